@@ -1,0 +1,266 @@
+"""The vocabulary of envkit: frozen dataclasses that describe one machine at one moment.
+
+Only the standard library is imported here. A value the machine did not report is ``None``;
+a whole part that could not be read is an :class:`Unavailable` with a stable code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+SNAPSHOT_SCHEMA_VERSION = "1"
+
+
+@dataclass(frozen=True, slots=True)
+class Unavailable:
+    """A part of the machine that could not be read, and why."""
+
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OsInfo:
+    system: str
+    """``platform.system()``: Linux, Darwin, Windows."""
+    distro_id: str | None
+    distro_version: str | None
+    distro_pretty_name: str | None
+    kernel_release: str
+    architecture: str
+    glibc_version: str | None
+    wsl_version: int | None
+    """1 or 2 inside Windows Subsystem for Linux, else None."""
+    container: str | None
+    """docker, podman, kubernetes, lxc, ... or None on bare metal or a VM."""
+    virtualization: str | None
+    """Hypervisor vendor when running in a VM (kvm, vmware, microsoft, ...), else None."""
+    secure_boot: bool | None
+    """None when the firmware does not say (legacy BIOS, no efivars access)."""
+    hostname: str
+
+
+@dataclass(frozen=True, slots=True)
+class CpuInfo:
+    model_name: str | None
+    physical_cores: int | None
+    logical_cores: int | None
+    tensorflow_flags: tuple[str, ...]
+    """Of avx, avx2, fma, avx512f: those the CPU has (x86 only)."""
+    flags_known: bool
+    """False where the CPU's flags could not be read (non-x86, no /proc/cpuinfo)."""
+
+    def has_flag(self, flag: str) -> bool | None:
+        return flag in self.tensorflow_flags if self.flags_known else None
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryInfo:
+    total_bytes: int
+    available_bytes: int
+    swap_total_bytes: int
+    swap_free_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class DiskInfo:
+    label: str
+    """What the path is to envkit: home, conda-root, target-prefix."""
+    path: str
+    total_bytes: int | None
+    free_bytes: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PciGpu:
+    address: str
+    """PCI address as in /sys/bus/pci/devices, e.g. 0000:01:00.0."""
+    device_id: str
+    """Hex device id, e.g. 0x2330."""
+    driver: str | None
+    """Kernel driver bound to it: nvidia, nouveau, vfio-pci, or None."""
+
+
+@dataclass(frozen=True, slots=True)
+class NvidiaKernelInfo:
+    """What the kernel says about NVIDIA, read from /proc, /sys and /dev without NVML."""
+
+    module_version: str | None
+    """From /proc/driver/nvidia/version, e.g. 550.54.15; None when the module is not loaded."""
+    module_version_line: str | None
+    nvidia_module_loaded: bool
+    nouveau_loaded: bool
+    device_nodes: tuple[str, ...]
+    """/dev/nvidia* entries present."""
+    uvm_present: bool
+    pci_gpus: tuple[PciGpu, ...]
+    """NVIDIA display/3D controllers on the PCI bus (vendor 0x10de)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GpuProcess:
+    pid: int
+    used_memory_bytes: int | None
+    kind: str
+    """compute or graphics."""
+
+
+@dataclass(frozen=True, slots=True)
+class GpuInfo:
+    """One GPU as NVML reports it. Fields the GPU does not support are None."""
+
+    index: int
+    error: Unavailable | None = None
+    """Set when this GPU could not be read (lost, unknown error); the other fields are then None."""
+    name: str | None = None
+    uuid: str | None = None
+    pci_bus_id: str | None = None
+    memory_total_bytes: int | None = None
+    memory_used_bytes: int | None = None
+    compute_capability: str | None = None
+    """Major.minor, e.g. 9.0 (nvidia-smi --query-gpu=compute_cap)."""
+    persistence_mode: bool | None = None
+    mig_mode_current: bool | None = None
+    mig_mode_pending: bool | None = None
+    power_limit_watts: float | None = None
+    temperature_c: int | None = None
+    processes: tuple[GpuProcess, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NvmlInfo:
+    driver_version: str
+    cuda_driver_version: str | None
+    """Highest CUDA the driver supports, e.g. 12.4. Not the CUDA TensorFlow was built with."""
+    nvml_version: str | None
+    gpus: tuple[GpuInfo, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class VisibleDevices:
+    """CUDA_VISIBLE_DEVICES and the NVML GPUs it exposes to CUDA programs."""
+
+    raw: str | None
+    """The variable's value; None when it is not set (every GPU is visible)."""
+    entries: tuple[str, ...]
+    visible_gpu_indices: tuple[int, ...] | None
+    """NVML indices of the GPUs exposed, in CUDA order; None when NVML could not be read."""
+    unmatched: tuple[str, ...]
+    """Entries that name no GPU; CUDA ignores them and every entry after them."""
+    hides_all: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Distribution:
+    name: str
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class PythonEnvInfo:
+    """The target interpreter, as a small script run inside it reported."""
+
+    executable: str
+    version: str
+    implementation: str
+    prefix: str
+    base_prefix: str
+    kind: str
+    """conda-env, conda-base, venv, virtualenv, pyenv or system."""
+    conda_env_name: str | None
+    platform_tag: str
+    pip_on_path: str | None
+    """The pip found first on PATH, for spotting a pip that installs elsewhere."""
+    pip_on_path_python: str | None
+    """The interpreter named in that pip's shebang line."""
+    distributions: tuple[Distribution, ...]
+    environment: tuple[tuple[str, str], ...]
+    """Allowlisted environment variables only, as (name, value) pairs."""
+
+    def version_of(self, name: str) -> str | None:
+        wanted = normalize_name(name)
+        for dist in self.distributions:
+            if normalize_name(dist.name) == wanted:
+                return dist.version
+        return None
+
+    def nvidia_wheels(self) -> tuple[Distribution, ...]:
+        return tuple(d for d in self.distributions if _is_nvidia_cuda_wheel(d.name))
+
+
+@dataclass(frozen=True, slots=True)
+class TensorflowBuild:
+    """Facts parsed from tensorflow/python/platform/build_info.py, never from importing TF."""
+
+    source_file: str
+    is_cuda_build: bool | None
+    is_rocm_build: bool | None
+    cuda_version: str | None
+    cudnn_version: str | None
+    cuda_compute_capabilities: tuple[str, ...]
+    raw: tuple[tuple[str, str], ...]
+    """Every key of the file, value as its Python literal text."""
+
+
+@dataclass(frozen=True, slots=True)
+class TensorflowInfo:
+    distributions: tuple[Distribution, ...]
+    """Every TensorFlow distribution installed: tensorflow, tensorflow-cpu, tensorflow-gpu, ..."""
+    version: str
+    """Version of the package that provides the importable tensorflow module."""
+    package_path: str | None
+    requirements: tuple[str, ...]
+    """Requires-Dist lines of the primary distribution, extras' markers included."""
+    build: TensorflowBuild | Unavailable
+
+
+@dataclass(frozen=True, slots=True)
+class CondaEnv:
+    name: str | None
+    prefix: str
+
+
+@dataclass(frozen=True, slots=True)
+class CondaInfo:
+    executable: str | None
+    found_via: str
+    """CONDA_EXE, PATH, or install-root."""
+    version: str | None
+    root_prefix: str | None
+    active_env_name: str | None
+    environments: tuple[CondaEnv, ...]
+    environments_source: str
+    """conda-env-list, or files (environments.txt and envs/ folders) when conda did not answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    schema_version: str
+    envkit_version: str
+    taken_at: str
+    """UTC, ISO 8601."""
+    os: OsInfo | Unavailable
+    cpu: CpuInfo | Unavailable
+    memory: MemoryInfo | Unavailable
+    disks: tuple[DiskInfo, ...]
+    nvidia_kernel: NvidiaKernelInfo | Unavailable
+    nvml: NvmlInfo | Unavailable
+    cuda_visible_devices: VisibleDevices
+    python: PythonEnvInfo | Unavailable
+    tensorflow: TensorflowInfo | Unavailable
+    conda: CondaInfo | Unavailable
+
+
+def normalize_name(name: str) -> str:
+    """PEP 503 normalisation: Tensorflow_GPU and tensorflow-gpu are one project."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _is_nvidia_cuda_wheel(name: str) -> bool:
+    normalized = normalize_name(name)
+    return normalized.startswith("nvidia-") and normalized.rsplit("-", 1)[-1] in {
+        "cu11",
+        "cu12",
+        "cu13",
+    }
