@@ -1,0 +1,93 @@
+"""Taking a snapshot: every probe runs isolated, the slow ones side by side.
+
+A probe that crashes becomes an ``Unavailable("probe-crashed", ...)`` and the rest of the
+snapshot still stands.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TypeVar
+
+from envkit import __version__
+from envkit.model import (
+    SNAPSHOT_SCHEMA_VERSION,
+    CondaInfo,
+    DiskInfo,
+    NvmlInfo,
+    PythonEnvInfo,
+    Snapshot,
+    TensorflowInfo,
+    Unavailable,
+)
+
+T = TypeVar("T")
+PythonProbeResult = tuple[PythonEnvInfo | Unavailable, TensorflowInfo | Unavailable]
+
+
+def collect(python: str | None = None) -> Snapshot:
+    """Snapshot this machine, with ``python`` (default: this interpreter) as the target."""
+    from envkit.probes import conda, nvidia_kernel, nvml, python_env, system, visible_devices
+
+    target = python or sys.executable
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        python_future = pool.submit(_python_probe, python_env.probe, target)
+        conda_future = pool.submit(guarded, "conda", conda.probe_conda)
+        nvml_future = pool.submit(guarded, "nvml", nvml.probe)
+        os_info = guarded("os", system.probe_os)
+        cpu = guarded("cpu", system.probe_cpu)
+        memory = guarded("memory", system.probe_memory)
+        kernel = guarded("nvidia-kernel", nvidia_kernel.probe_nvidia_kernel)
+        python_info, tensorflow = python_future.result()
+        conda_info = conda_future.result()
+        nvml_info = nvml_future.result()
+    gpus = nvml_info.gpus if isinstance(nvml_info, NvmlInfo) else None
+    return Snapshot(
+        schema_version=SNAPSHOT_SCHEMA_VERSION,
+        envkit_version=__version__,
+        taken_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        os=os_info,
+        cpu=cpu,
+        memory=memory,
+        disks=_disks(system.probe_disks, python_info, conda_info),
+        nvidia_kernel=kernel,
+        nvml=nvml_info,
+        cuda_visible_devices=visible_devices.parse_visible_devices(
+            os.environ.get("CUDA_VISIBLE_DEVICES"), gpus
+        ),
+        python=python_info,
+        tensorflow=tensorflow,
+        conda=conda_info,
+    )
+
+
+def guarded(name: str, probe: Callable[[], T]) -> T | Unavailable:
+    try:
+        return probe()
+    except Exception as error:  # noqa: BLE001 -- one broken probe must not take the snapshot down
+        return Unavailable("probe-crashed", f"The {name} probe failed: {error!r}.")
+
+
+def _python_probe(probe: Callable[[str], PythonProbeResult], target: str) -> PythonProbeResult:
+    result = guarded("python", lambda: probe(target))
+    if isinstance(result, Unavailable):
+        return result, result
+    return result
+
+
+def _disks(
+    probe_disks: Callable[[dict[str, str | None]], tuple[DiskInfo, ...]],
+    python_info: PythonEnvInfo | Unavailable,
+    conda_info: CondaInfo | Unavailable,
+) -> tuple[DiskInfo, ...]:
+    places: dict[str, str | None] = {
+        "home": str(Path.home()),
+        "conda-root": conda_info.root_prefix if isinstance(conda_info, CondaInfo) else None,
+        "target-prefix": python_info.prefix if isinstance(python_info, PythonEnvInfo) else None,
+    }
+    return probe_disks(places)

@@ -53,4 +53,3 @@ def _text(data: bytes | str | None) -> str:
     if isinstance(data, bytes):
         return data.decode("utf-8", "replace")
     return data
-

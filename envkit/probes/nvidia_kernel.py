@@ -1,0 +1,71 @@
+"""The NVIDIA driver as the kernel sees it: /proc, /sys and /dev, no NVML and no programs run."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from envkit.model import NvidiaKernelInfo, PciGpu
+from envkit.probes.system import read_text
+
+NVIDIA_PCI_VENDOR = "0x10de"
+_DISPLAY_CLASS_PREFIX = "0x03"  # PCI base class 03: VGA (0x0300) and 3D controllers (0x0302)
+_MODULE_VERSION = re.compile(r"Kernel Module(?: for \S+)?\s+(\d+\.\d+(?:\.\d+)?)")
+
+
+def probe_nvidia_kernel(root: Path = Path("/")) -> NvidiaKernelInfo:
+    version_line = _first_line(read_text(root / "proc/driver/nvidia/version"))
+    loaded_modules = _loaded_modules(read_text(root / "proc/modules") or "")
+    device_nodes = tuple(sorted(path.name for path in (root / "dev").glob("nvidia*")))
+    return NvidiaKernelInfo(
+        module_version=_module_version(version_line),
+        module_version_line=version_line,
+        nvidia_module_loaded="nvidia" in loaded_modules or version_line is not None,
+        nouveau_loaded="nouveau" in loaded_modules,
+        device_nodes=device_nodes,
+        uvm_present="nvidia-uvm" in device_nodes,
+        pci_gpus=_pci_gpus(root / "sys/bus/pci/devices"),
+    )
+
+
+def _first_line(text: str | None) -> str | None:
+    if not text:
+        return None
+    line = text.strip().splitlines()[0].strip()
+    return line or None
+
+
+def _module_version(version_line: str | None) -> str | None:
+    """'NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  Tue Mar ...' -> 550.54.15."""
+    if version_line is None:
+        return None
+    match = _MODULE_VERSION.search(version_line)
+    return match.group(1) if match else None
+
+
+def _loaded_modules(proc_modules: str) -> set[str]:
+    return {line.split(" ", 1)[0] for line in proc_modules.splitlines() if line.strip()}
+
+
+def _pci_gpus(devices_dir: Path) -> tuple[PciGpu, ...]:
+    try:
+        entries = sorted(devices_dir.iterdir())
+    except OSError:
+        return ()
+    gpus = []
+    for entry in entries:
+        vendor = (read_text(entry / "vendor") or "").strip().lower()
+        pci_class = (read_text(entry / "class") or "").strip().lower()
+        if vendor == NVIDIA_PCI_VENDOR and pci_class.startswith(_DISPLAY_CLASS_PREFIX):
+            gpus.append(_pci_gpu(entry))
+    return tuple(gpus)
+
+
+def _pci_gpu(entry: Path) -> PciGpu:
+    driver_link = entry / "driver"
+    driver = driver_link.resolve().name if driver_link.is_symlink() else None
+    return PciGpu(
+        address=entry.name,
+        device_id=(read_text(entry / "device") or "").strip().lower(),
+        driver=driver,
+    )

@@ -1,0 +1,36 @@
+"""The snapshot as a versioned JSON document, and the way back from one."""
+
+from __future__ import annotations
+
+import json
+
+from envkit.codec import DecodeError, decode, encode
+from envkit.model import SNAPSHOT_SCHEMA_VERSION, Snapshot
+
+
+class SnapshotFileError(ValueError):
+    """A snapshot document that cannot be used; the message is one sentence."""
+
+
+def snapshot_json(snapshot: Snapshot) -> str:
+    return json.dumps(encode(snapshot), indent=2, ensure_ascii=False) + "\n"
+
+
+def snapshot_from_json(text: str, source: str) -> Snapshot:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SnapshotFileError(
+            f"{source} is not JSON ({error.msg} at line {error.lineno})"
+        ) from None
+    if not isinstance(data, dict) or "schema_version" not in data:
+        raise SnapshotFileError(f"{source} is not an envkit snapshot (no schema_version)")
+    if data["schema_version"] != SNAPSHOT_SCHEMA_VERSION:
+        raise SnapshotFileError(
+            f"{source} has snapshot schema {data['schema_version']!r}; "
+            f"this envkit reads schema {SNAPSHOT_SCHEMA_VERSION!r}"
+        )
+    try:
+        return decode(Snapshot, data)
+    except DecodeError as error:
+        raise SnapshotFileError(f"{source} is not a valid envkit snapshot: {error}") from None

@@ -1,0 +1,94 @@
+"""The JSON Schema of the snapshot document, derived from the model's type hints.
+
+The committed file envkit/schemas/snapshot-<version>.schema.json is this function's output; a
+test fails when the model and the committed file drift apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from envkit.codec import field_types
+from envkit.model import SNAPSHOT_SCHEMA_VERSION, Snapshot, Unavailable
+
+SCHEMA_DIR = Path(__file__).parent / "schemas"
+_SCALARS = {str: "string", int: "integer", float: "number", bool: "boolean", type(None): "null"}
+
+
+def snapshot_schema_path() -> Path:
+    return SCHEMA_DIR / f"snapshot-{SNAPSHOT_SCHEMA_VERSION}.schema.json"
+
+
+def snapshot_schema() -> dict[str, Any]:
+    definitions: dict[str, Any] = {}
+    _dataclass_ref(Snapshot, definitions)
+    body = definitions.pop("Snapshot")
+    body["properties"]["schema_version"] = {"const": SNAPSHOT_SCHEMA_VERSION}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://envkit.invalid/schemas/snapshot-{SNAPSHOT_SCHEMA_VERSION}.schema.json",
+        "title": "envkit snapshot",
+        "description": "One machine at one moment, as `envkit report --json` writes it.",
+        **body,
+        "$defs": definitions,
+    }
+
+
+def snapshot_schema_text() -> str:
+    return json.dumps(snapshot_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def _schema_for(hint: Any, definitions: dict[str, Any]) -> dict[str, Any]:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return {"anyOf": [_schema_for(option, definitions) for option in typing.get_args(hint)]}
+    if origin is tuple:
+        return _tuple_schema(typing.get_args(hint), definitions)
+    if hint is Unavailable:
+        return _unavailable_schema(definitions)
+    if dataclasses.is_dataclass(hint):
+        return _dataclass_ref(typing.cast(type, hint), definitions)
+    if hint in _SCALARS:
+        return {"type": _SCALARS[hint]}
+    raise TypeError(f"no JSON Schema for {hint!r}")
+
+
+def _tuple_schema(args: tuple[Any, ...], definitions: dict[str, Any]) -> dict[str, Any]:
+    item = args[0]
+    if typing.get_origin(item) is tuple:
+        return {"type": "object", "additionalProperties": {"type": "string"}}
+    return {"type": "array", "items": _schema_for(item, definitions)}
+
+
+def _dataclass_ref(cls: type, definitions: dict[str, Any]) -> dict[str, Any]:
+    name = cls.__name__
+    if name not in definitions:
+        definitions[name] = {}  # placeholder first, for recursive references
+        hints = field_types(cls)
+        fields = dataclasses.fields(cls)
+        definitions[name] = {
+            "type": "object",
+            "properties": {f.name: _schema_for(hints[f.name], definitions) for f in fields},
+            "required": [f.name for f in fields],
+            "additionalProperties": False,
+        }
+    return {"$ref": f"#/$defs/{name}"}
+
+
+def _unavailable_schema(definitions: dict[str, Any]) -> dict[str, Any]:
+    definitions["Unavailable"] = {
+        "type": "object",
+        "properties": {
+            "unavailable": {"const": True},
+            "code": {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"},
+            "reason": {"type": "string"},
+        },
+        "required": ["unavailable", "code", "reason"],
+        "additionalProperties": False,
+    }
+    return {"$ref": "#/$defs/Unavailable"}
