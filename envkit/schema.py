@@ -92,3 +92,9 @@ def _unavailable_schema(definitions: dict[str, Any]) -> dict[str, Any]:
         "additionalProperties": False,
     }
     return {"$ref": "#/$defs/Unavailable"}
+
+
+if __name__ == "__main__":
+    snapshot_schema_path().parent.mkdir(exist_ok=True)
+    snapshot_schema_path().write_text(snapshot_schema_text())
+    print(f"wrote {snapshot_schema_path()}")
