@@ -1,0 +1,305 @@
+"""NVML, read through NVIDIA's own bindings (``nvidia-ml-py``, module ``pynvml``).
+
+This is the only module in envkit that imports pynvml, and it does so inside functions: importing
+envkit never loads the driver library. :func:`probe` takes the module as a parameter so tests can
+pass ``ReplayNvml`` (tests/nvml_replay.py), and :class:`RecordingNvml` / :func:`record` capture
+what a real machine answered, for those tests to replay.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import platform
+from collections.abc import Callable
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from envkit import __version__
+from envkit.model import GpuInfo, GpuProcess, NvmlInfo, Unavailable
+
+# nvmlInit failures that have one well-known cause, keyed by pynvml's constant name.
+_INIT_FAILURES: dict[str, tuple[str, str]] = {
+    "NVML_ERROR_LIBRARY_NOT_FOUND": (
+        "nvml-library-not-found",
+        "libnvidia-ml.so.1 was not found, so no NVIDIA driver is installed for this system; "
+        "install the NVIDIA driver, or add the folder that holds libnvidia-ml.so.1 to "
+        "LD_LIBRARY_PATH inside a container.",
+    ),
+    "NVML_ERROR_DRIVER_NOT_LOADED": (
+        "nvml-driver-not-loaded",
+        "The NVML library is installed but the NVIDIA kernel module is not loaded; load it "
+        "with 'sudo modprobe nvidia', and if that fails reinstall the driver for the running "
+        "kernel (and enroll its key or disable Secure Boot) and reboot.",
+    ),
+    "NVML_ERROR_LIB_RM_VERSION_MISMATCH": (
+        "nvml-version-mismatch",
+        "The NVML library and the loaded NVIDIA kernel module are different versions, usually "
+        "because the driver was upgraded without a restart; reboot so the loaded kernel module "
+        "matches the library.",
+    ),
+    "NVML_ERROR_NO_PERMISSION": (
+        "nvml-no-permission",
+        "NVML was denied access to the GPU device files; run as a user allowed to open "
+        "/dev/nvidia* (or, in a container, start it with the GPUs passed through).",
+    ),
+}
+
+# Errors that mean "this GPU or driver does not offer the field": the field becomes None.
+_FIELD_ABSENT = (
+    "NVML_ERROR_NOT_SUPPORTED",
+    "NVML_ERROR_FUNCTION_NOT_FOUND",
+    "NVML_ERROR_NO_PERMISSION",
+)
+
+
+def probe(nvml: ModuleType | None = None) -> NvmlInfo | Unavailable:
+    """Driver, CUDA driver API version and every GPU, as ``nvidia-smi -q`` shows them."""
+    module = nvml if nvml is not None else _pynvml()
+    try:
+        module.nvmlInit()
+    except module.NVMLError as error:
+        return _init_failure(module, error)
+    try:
+        return _read(module)
+    except module.NVMLError as error:
+        return Unavailable(
+            "nvml-query-failed",
+            f"NVML started but could not list the GPUs ({error}); run nvidia-smi to see the "
+            "driver's own message and check the kernel log for Xid errors.",
+        )
+    finally:
+        with contextlib.suppress(module.NVMLError):
+            module.nvmlShutdown()
+
+
+def _pynvml() -> ModuleType:
+    import pynvml  # lazy by design: importing envkit must never load the driver library
+
+    module: ModuleType = pynvml
+    return module
+
+
+def _init_failure(nvml: ModuleType, error: Any) -> Unavailable:
+    for name, (code, reason) in _INIT_FAILURES.items():
+        if error.value == getattr(nvml, name):
+            return Unavailable(code, reason)
+    return Unavailable(
+        "nvml-init-failed",
+        f"NVML failed to start (error {error.value}: {error}); run nvidia-smi to see the "
+        "driver's own message.",
+    )
+
+
+def _read(nvml: ModuleType) -> NvmlInfo:
+    """``nvidia-smi --query-gpu=driver_version`` plus the header's CUDA Version."""
+    count = nvml.nvmlDeviceGetCount()
+    return NvmlInfo(
+        driver_version=_text(nvml.nvmlSystemGetDriverVersion()) or "",
+        cuda_driver_version=_cuda_driver_version(nvml),
+        nvml_version=_text(_optional(nvml, "nvmlSystemGetNVMLVersion")),
+        gpus=tuple(_gpu(nvml, index) for index in range(count)),
+    )
+
+
+def _cuda_driver_version(nvml: ModuleType) -> str | None:
+    # _v2 exists on newer drivers only; older ones raise FunctionNotFound and have the v1 call.
+    version = _optional(nvml, "nvmlSystemGetCudaDriverVersion_v2")
+    if version is None:
+        version = _optional(nvml, "nvmlSystemGetCudaDriverVersion")
+    return format_cuda_version(version) if version is not None else None
+
+
+def format_cuda_version(version: int) -> str:
+    """CUDA's integer encoding (1000 * major + 10 * minor) as text: 12040 -> "12.4"."""
+    return f"{version // 1000}.{version % 1000 // 10}"
+
+
+def _gpu(nvml: ModuleType, index: int) -> GpuInfo:
+    try:
+        handle = nvml.nvmlDeviceGetHandleByIndex(index)
+        return _read_gpu(nvml, index, handle)
+    except nvml.NVMLError as error:
+        return GpuInfo(index=index, error=_gpu_error(nvml, index, error))
+
+
+def _gpu_error(nvml: ModuleType, index: int, error: Any) -> Unavailable:
+    if error.value == nvml.NVML_ERROR_GPU_IS_LOST:
+        reason = (
+            f"GPU {index} has fallen off the bus (NVML: {error}); check the kernel log for "
+            "Xid 79, then reset the GPU or reboot the machine."
+        )
+    else:
+        reason = (
+            f"GPU {index} could not be read (NVML error {error.value}: {error}); check the "
+            "kernel log for Xid errors and run nvidia-smi to see the driver's view."
+        )
+    return Unavailable("nvml-gpu-lost", reason)
+
+
+def _read_gpu(nvml: ModuleType, index: int, handle: object) -> GpuInfo:
+    """One GPU; each field names its ``nvidia-smi --query-gpu=`` key in the comment beside it."""
+    memory = _optional(nvml, "nvmlDeviceGetMemoryInfo", handle)  # memory.total, memory.used
+    pci = _optional(nvml, "nvmlDeviceGetPciInfo", handle)  # pci.bus_id
+    capability = _optional(nvml, "nvmlDeviceGetCudaComputeCapability", handle)  # compute_cap
+    persistence = _optional(nvml, "nvmlDeviceGetPersistenceMode", handle)  # persistence_mode
+    mig = _optional(nvml, "nvmlDeviceGetMigMode", handle)  # mig.mode.current, mig.mode.pending
+    power_mw = _optional(nvml, "nvmlDeviceGetEnforcedPowerLimit", handle)  # enforced.power.limit
+    return GpuInfo(
+        index=index,
+        name=_text(_optional(nvml, "nvmlDeviceGetName", handle)),  # name
+        uuid=_text(_optional(nvml, "nvmlDeviceGetUUID", handle)),  # uuid
+        pci_bus_id=_text(pci.busId) if pci is not None else None,
+        memory_total_bytes=memory.total if memory is not None else None,
+        memory_used_bytes=memory.used if memory is not None else None,
+        compute_capability=f"{capability[0]}.{capability[1]}" if capability else None,
+        persistence_mode=_is(persistence, nvml.NVML_FEATURE_ENABLED),
+        mig_mode_current=_is(mig[0] if mig else None, nvml.NVML_DEVICE_MIG_ENABLE),
+        mig_mode_pending=_is(mig[1] if mig else None, nvml.NVML_DEVICE_MIG_ENABLE),
+        power_limit_watts=power_mw / 1000 if power_mw is not None else None,
+        temperature_c=_optional(  # temperature.gpu
+            nvml, "nvmlDeviceGetTemperature", handle, nvml.NVML_TEMPERATURE_GPU
+        ),
+        processes=_processes(nvml, handle),  # nvidia-smi --query-compute-apps=pid,used_memory
+    )
+
+
+def _processes(nvml: ModuleType, handle: object) -> tuple[GpuProcess, ...]:
+    found: list[GpuProcess] = []
+    for kind in ("compute", "graphics"):
+        running = _optional(nvml, f"nvmlDeviceGet{kind.title()}RunningProcesses", handle)
+        found.extend(
+            GpuProcess(pid=proc.pid, used_memory_bytes=proc.usedGpuMemory, kind=kind)
+            for proc in running or ()
+        )
+    return tuple(found)
+
+
+def _optional(nvml: ModuleType, function: str, *args: object) -> Any:
+    """Call an NVML function; None when this GPU, driver or user cannot read that field."""
+    try:
+        return getattr(nvml, function)(*args)
+    except nvml.NVMLError as error:
+        if error.value in {getattr(nvml, name) for name in _FIELD_ABSENT}:
+            return None
+        raise
+    except nvml.NVMLLibraryMismatchError:
+        # pynvml's unversioned wrappers raise this when the driver lacks the versioned symbol.
+        return None
+
+
+def _is(value: int | None, enabled: int) -> bool | None:
+    return None if value is None else value == enabled
+
+
+def _text(value: str | bytes | None) -> str | None:
+    # nvidia-ml-py decodes most strings, but not char arrays inside structs, and old releases
+    # returned bytes everywhere.
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+class RecordingNvml(ModuleType):
+    """Wraps a pynvml-like module and logs each ``nvml*`` call: name, arguments, result or error.
+
+    Device handles are written as ``{"handle": index}``, ctypes structs as their ``_fields_``,
+    bytes with a type tag, so that tests/nvml_replay.py can answer the same calls later.
+    """
+
+    def __init__(self, module: ModuleType) -> None:
+        super().__init__(f"recording:{module.__name__}")
+        self.wrapped = module
+        self.calls: list[dict[str, Any]] = []
+        self._handles: list[tuple[object, int]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.wrapped, name)
+        if not (name.startswith("nvml") and callable(attribute)):
+            return attribute
+        return self._logged(name, attribute)
+
+    def _logged(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: object) -> Any:
+            entry: dict[str, Any] = {"fn": name, "args": [self._encode(a) for a in args]}
+            self.calls.append(entry)
+            try:
+                result = function(*args)
+            except Exception as error:
+                entry.update(self._encode_error(error))
+                raise
+            if name == "nvmlDeviceGetHandleByIndex":
+                self._handles.append((result, int(args[0])))  # type: ignore[call-overload]
+            entry["result"] = self._encode(result)
+            return result
+
+        return call
+
+    def _encode_error(self, error: Exception) -> dict[str, Any]:
+        if isinstance(error, self.wrapped.NVMLError):
+            return {"error": error.value}
+        if getattr(self.wrapped, type(error).__name__, None) is type(error):
+            return {"raised": type(error).__name__, "message": str(error)}
+        return {"raised_unrecordable": repr(error)}
+
+    def _encode(self, value: Any) -> Any:
+        for handle, index in self._handles:
+            if value is handle:
+                return {"handle": index}
+        if isinstance(value, bytes):
+            return {"bytes": value.decode("latin-1")}  # latin-1 maps every byte, so it round-trips
+        if isinstance(value, ctypes.Structure):
+            fields = {f[0]: self._encode(getattr(value, f[0])) for f in value._fields_}
+            return {"struct": type(value).__name__, "fields": fields}
+        if isinstance(value, (list, tuple, ctypes.Array)):
+            return [self._encode(item) for item in value]
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        # pynvml's nvmlFriendlyObject (process lists): a plain object with attributes.
+        fields = {key: self._encode(item) for key, item in vars(value).items()}
+        return {"object": type(value).__name__, "fields": fields}
+
+
+def record(
+    path: Path | None = None,
+    *,
+    nvml: ModuleType | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """Run :func:`probe` through a :class:`RecordingNvml`; write the recording as JSON to path."""
+    recorder = RecordingNvml(nvml if nvml is not None else _pynvml())
+    result = probe(recorder)
+    recording = {"meta": _provenance(result, note), "calls": recorder.calls}
+    if path is not None:
+        path.write_text(json.dumps(recording, indent=1) + "\n", encoding="utf-8")
+    return recording
+
+
+def _provenance(result: NvmlInfo | Unavailable, note: str | None) -> dict[str, Any]:
+    info = result if isinstance(result, NvmlInfo) else None
+    return {
+        "synthetic": False,
+        "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "hostname": "REDACTED",
+        "gpus": [gpu.name for gpu in info.gpus] if info else [],
+        "driver_version": info.driver_version if info else None,
+        "probe_result": result.code if isinstance(result, Unavailable) else "NvmlInfo",
+        "nvidia_ml_py_version": _distribution_version("nvidia-ml-py"),
+        "envkit_version": __version__,
+        "python_version": platform.python_version(),
+        "note": note,
+    }
+
+
+def _distribution_version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+__all__ = ["RecordingNvml", "format_cuda_version", "probe", "record"]
