@@ -5,10 +5,10 @@ Building the rows is pure and testable as plain strings; only :func:`print_repor
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from envkit.model import (
@@ -31,6 +31,7 @@ from envkit.model import (
 Row = tuple[str, str]
 Section = tuple[str, list[Row]]
 GIB = 1024**3
+SEPARATOR = " · "
 SHOWN_PACKAGES = ("tensorflow", "keras", "tf-keras", "numpy", "jax", "torch", "pip")
 
 
@@ -49,12 +50,27 @@ def print_report(console: Console, snapshot: Snapshot, *, verbose: bool = False)
     for title, rows in report_sections(snapshot, verbose=verbose):
         console.print()
         console.print(Text(title, style="bold"))
-        grid = Table.grid(padding=(0, 2))
-        grid.add_column(style="cyan", no_wrap=True)
-        grid.add_column()
+        label_width = max((len(label) for label, _ in rows), default=0)
+        text_width = max(20, console.width - label_width - 4)
         for label, text in rows:
-            grid.add_row(Text("  " + label), Text(text))
-        console.print(grid)
+            for number, line in enumerate(wrap_parts(text, text_width)):
+                shown_label = label if number == 0 else ""
+                console.print(
+                    Text("  ")
+                    + Text(shown_label.ljust(label_width), style="cyan")
+                    + Text("  " + line)
+                )
+
+
+def wrap_parts(text: str, width: int) -> list[str]:
+    """Wrap at the " · " separators first, so that one fact stays on one line."""
+    lines: list[str] = []
+    for part in text.split(SEPARATOR):
+        if lines and len(lines[-1]) + len(SEPARATOR) + len(part) <= width:
+            lines[-1] += SEPARATOR + part
+        else:
+            lines += textwrap.wrap(part, width, break_on_hyphens=False) or [""]
+    return lines
 
 
 def unavailable_text(value: Unavailable) -> str:
@@ -66,7 +82,7 @@ def gib(count_bytes: int | None) -> str:
 
 
 def _join(parts: Iterable[str | None]) -> str:
-    return " · ".join(part for part in parts if part)
+    return SEPARATOR.join(part for part in parts if part)
 
 
 def _system_rows(snapshot: Snapshot) -> list[Row]:
@@ -158,7 +174,7 @@ def _kernel_text(kernel: NvidiaKernelInfo | Unavailable) -> str:
 
 def _driver_text(nvml: NvmlInfo) -> str:
     cuda = f"supports CUDA ≤ {nvml.cuda_driver_version}" if nvml.cuda_driver_version else None
-    count = f"{len(nvml.gpus)} GPU" + ("" if len(nvml.gpus) == 1 else "s")
+    count = _count(len(nvml.gpus), "GPU", "GPUs")
     return _join([f"driver {nvml.driver_version}", cuda, count])
 
 
@@ -176,9 +192,13 @@ def _gpu_text(gpu: GpuInfo) -> str:
             f"{gpu.power_limit_watts:.0f} W limit" if gpu.power_limit_watts is not None else None,
             _flag_text("persistence", gpu.persistence_mode),
             _flag_text("MIG", gpu.mig_mode_current),
-            f"{len(gpu.processes)} process(es)",
+            _count(len(gpu.processes), "process", "processes"),
         ]
     )
+
+
+def _count(number: int, singular: str, plural: str) -> str:
+    return f"{number} {singular if number == 1 else plural}"
 
 
 def _flag_text(name: str, value: bool | None) -> str | None:
@@ -190,13 +210,13 @@ def _visible_text(visible: VisibleDevices) -> str:
         return "not set (every GPU visible)"
     if visible.hides_all:
         return f"{visible.raw!r}: hides every GPU"
-    shown = (
-        "GPUs " + ", ".join(str(i) for i in visible.visible_gpu_indices)
-        if visible.visible_gpu_indices
-        else "no GPU"
-        if visible.visible_gpu_indices is not None
-        else "GPUs unknown (no NVML)"
-    )
+    indices = visible.visible_gpu_indices
+    if indices is None:
+        shown = "GPUs unknown (no NVML)"
+    elif not indices:
+        shown = "no GPU"
+    else:
+        shown = ("GPU " if len(indices) == 1 else "GPUs ") + ", ".join(map(str, indices))
     unmatched = f"names nothing: {', '.join(visible.unmatched)}" if visible.unmatched else None
     return _join([f"{visible.raw!r}", f"exposes {shown}", unmatched])
 
