@@ -98,4 +98,3 @@ def test_wrong_type_names_the_path(snapshot: Snapshot) -> None:
     document["disks"] = [{"label": "home", "path": 3, "total_bytes": None, "free_bytes": None}]
     with pytest.raises(SnapshotFileError, match=r"\$\.disks\[0\]\.path"):
         snapshot_from_json(json.dumps(document), "node.json")
-

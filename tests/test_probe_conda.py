@@ -102,7 +102,9 @@ def test_falls_back_to_files_when_conda_fails(tmp_path: Path) -> None:
     assert "/gone/env" not in prefixes
 
 
-def test_falls_back_to_files_when_conda_hangs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_falls_back_to_files_when_conda_hangs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(conda, "ENV_LIST_TIMEOUT_S", 0.5)
     root = _conda_root(tmp_path)
     _standin_conda(root, "sleep 30\n")

@@ -60,7 +60,9 @@ def test_missing_os_release_leaves_distro_unknown(tmp_path: Path) -> None:
         ("6.8.0-45-generic", None),
     ],
 )
-def test_wsl_version_from_kernel_release(tmp_path: Path, osrelease: str, expected: int | None) -> None:
+def test_wsl_version_from_kernel_release(
+    tmp_path: Path, osrelease: str, expected: int | None
+) -> None:
     (tmp_path / "proc/sys/kernel").mkdir(parents=True)
     (tmp_path / "proc/sys/kernel/osrelease").write_text(osrelease + "\n")
     assert system.probe_os(tmp_path, environ={}).wsl_version == expected
@@ -86,9 +88,7 @@ def test_container_detection(
 
 def test_container_from_cgroup_of_pid_1(tmp_path: Path) -> None:
     (tmp_path / "proc/1").mkdir(parents=True)
-    (tmp_path / "proc/1/cgroup").write_text(
-        "0::/kubepods/besteffort/pod6f1e/0d2c9a8e7b\n"
-    )
+    (tmp_path / "proc/1/cgroup").write_text("0::/kubepods/besteffort/pod6f1e/0d2c9a8e7b\n")
     assert system.probe_os(tmp_path, environ={}).container == "kubernetes"
 
 
@@ -108,7 +108,9 @@ def test_this_machine_container_matches_its_markers() -> None:
         ("Dell Inc.", "Precision 7920 Tower", None),
     ],
 )
-def test_virtualization_from_dmi(tmp_path: Path, vendor: str, product: str, expected: str | None) -> None:
+def test_virtualization_from_dmi(
+    tmp_path: Path, vendor: str, product: str, expected: str | None
+) -> None:
     dmi = tmp_path / "sys/class/dmi/id"
     dmi.mkdir(parents=True)
     (dmi / "sys_vendor").write_text(vendor + "\n")
