@@ -108,9 +108,7 @@ def _read(nvml: ModuleType) -> NvmlInfo:
 
 def _cuda_driver_version(nvml: ModuleType) -> str | None:
     # _v2 exists on newer drivers only; older ones raise FunctionNotFound and have the v1 call.
-    version = _optional(nvml, "nvmlSystemGetCudaDriverVersion_v2")
-    if version is None:
-        version = _optional(nvml, "nvmlSystemGetCudaDriverVersion")
+    version = _first(nvml, ("nvmlSystemGetCudaDriverVersion_v2", "nvmlSystemGetCudaDriverVersion"))
     return format_cuda_version(version) if version is not None else None
 
 
@@ -171,12 +169,23 @@ def _read_gpu(nvml: ModuleType, index: int, handle: object) -> GpuInfo:
 def _processes(nvml: ModuleType, handle: object) -> tuple[GpuProcess, ...]:
     found: list[GpuProcess] = []
     for kind in ("compute", "graphics"):
-        running = _optional(nvml, f"nvmlDeviceGet{kind.title()}RunningProcesses", handle)
+        function = f"nvmlDeviceGet{kind.title()}RunningProcesses"
+        # The unversioned call needs the _v3 symbol (R510+); older drivers may have _v2.
+        running = _first(nvml, (function, f"{function}_v2"), handle)
         found.extend(
             GpuProcess(pid=proc.pid, used_memory_bytes=proc.usedGpuMemory, kind=kind)
             for proc in running or ()
         )
     return tuple(found)
+
+
+def _first(nvml: ModuleType, functions: tuple[str, ...], *args: object) -> Any:
+    """The answer of the first of several versions of a call that this driver can give."""
+    for function in functions:
+        value = _optional(nvml, function, *args)
+        if value is not None:
+            return value
+    return None
 
 
 def _optional(nvml: ModuleType, function: str, *args: object) -> Any:

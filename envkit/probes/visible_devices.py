@@ -67,11 +67,9 @@ def _walk(entries: tuple[str, ...], gpus: tuple[GpuInfo, ...] | None) -> _Walk:
     indices: list[int] = []
     for position, entry in enumerate(entries):
         key = _key(entry, kind)
-        if key is None or key in keys:
-            return _Walk(entries[:position], (), entries[position:], emptied=key is not None)
-        found = _lookup(entry, kind, key, gpus)
-        if found in (_NO_DEVICE, _AMBIGUOUS):
-            emptied = found == _AMBIGUOUS
+        found = _NO_DEVICE if key is None else _lookup(entry, kind, key, gpus)
+        if key is None or key in keys or found in (_NO_DEVICE, _AMBIGUOUS):
+            emptied = key in keys or found == _AMBIGUOUS
             kept = () if emptied else tuple(indices)
             return _Walk(entries[:position], kept, entries[position:], emptied=emptied)
         keys.append(key)
