@@ -69,7 +69,9 @@ def wrap_parts(text: str, width: int) -> list[str]:
         if lines and len(lines[-1]) + len(SEPARATOR) + len(part) <= width:
             lines[-1] += SEPARATOR + part
         else:
-            lines += textwrap.wrap(part, width, break_on_hyphens=False) or [""]
+            lines += textwrap.wrap(part, width, break_on_hyphens=False, break_long_words=False) or [
+                ""
+            ]
     return lines
 
 
