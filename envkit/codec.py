@@ -7,6 +7,7 @@ string values; an :class:`Unavailable` is ``{"unavailable": true, "code": ..., "
 from __future__ import annotations
 
 import dataclasses
+import enum
 import functools
 import types
 import typing
@@ -33,6 +34,8 @@ def encode(value: object) -> JsonValue:
         }
     if isinstance(value, tuple):
         return [encode(item) for item in value]
+    if isinstance(value, enum.Enum):
+        return value.value
     return value
 
 
@@ -65,7 +68,17 @@ def _decode(hint: Any, data: JsonValue, path: str) -> Any:
         return _decode_tuple(hint, data, path)
     if dataclasses.is_dataclass(hint):
         return _decode_dataclass(typing.cast(type, hint), data, path)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return _decode_enum(hint, data, path)
     return _decode_scalar(hint, data, path)
+
+
+def _decode_enum(cls: type[enum.Enum], data: JsonValue, path: str) -> enum.Enum:
+    try:
+        return cls(data)
+    except ValueError:
+        allowed = ", ".join(repr(member.value) for member in cls)
+        raise DecodeError(f"{path}: expected one of {allowed}, got {data!r}") from None
 
 
 def _decode_union(options: tuple[Any, ...], data: JsonValue, path: str) -> Any:

@@ -6,6 +6,7 @@ a whole part that could not be read is an :class:`Unavailable` with a stable cod
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass
 
@@ -264,3 +265,46 @@ def _is_nvidia_cuda_wheel(name: str) -> bool:
         "cu12",
         "cu13",
     }
+
+
+class Severity(enum.Enum):
+    """How bad a finding is. Ordered: errors first."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 0, "warning": 1, "info": 2}[self.value]
+
+
+AREAS = ("system", "nvidia", "python", "tensorflow", "smoke")
+"""The doctor's lines, in the order a person fixes them: the machine, the driver, the env, TF."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One verdict of the doctor: what is wrong (or worth knowing) and the exact way to fix it."""
+
+    check_id: str
+    """Stable, dotted kebab-case: nvidia.driver-too-old."""
+    severity: Severity
+    area: str
+    """One of AREAS."""
+    title: str
+    """One line, no markup."""
+    evidence: str
+    """Found versus required, with the numbers."""
+    fix: tuple[str, ...] = ()
+    """Copy-pasteable commands in the order to run them; lines starting with # are comments."""
+    link: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInfo:
+    """What `envkit doctor --list-checks` prints for one check."""
+
+    check_id: str
+    area: str
+    description: str

@@ -7,6 +7,7 @@ test fails when the model and the committed file drift apart.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import types
 import typing
@@ -53,6 +54,8 @@ def _schema_for(hint: Any, definitions: dict[str, Any]) -> dict[str, Any]:
         return _unavailable_schema(definitions)
     if dataclasses.is_dataclass(hint):
         return _dataclass_ref(typing.cast(type, hint), definitions)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return {"enum": [member.value for member in hint]}
     if hint in _SCALARS:
         return {"type": _SCALARS[hint]}
     raise TypeError(f"no JSON Schema for {hint!r}")
