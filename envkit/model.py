@@ -308,3 +308,22 @@ class CheckInfo:
     check_id: str
     area: str
     description: str
+
+
+DOCTOR_SCHEMA_VERSION = "1"
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorReport:
+    """A snapshot and the findings the checks drew from it, errors first."""
+
+    snapshot: Snapshot
+    findings: tuple[Finding, ...]
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for finding in self.findings if finding.severity is severity)
+
+    @property
+    def exit_status(self) -> int:
+        """0 when nothing is an error (warnings allowed), 1 otherwise."""
+        return 1 if self.count(Severity.ERROR) else 0
