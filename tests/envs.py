@@ -58,14 +58,21 @@ def make_venv(directory: Path) -> Path:
     return directory / "bin" / "python"
 
 
-def installed_by_pip(python: str) -> dict[str, str]:
-    """Independent oracle: what ``pip list`` in that interpreter reports, names normalised."""
+def installed_by_pip(python: str) -> dict[str, str] | None:
+    """Independent oracle: what ``pip list`` in that interpreter reports, names normalised.
+
+    None where that interpreter has no pip.
+    """
     listed = subprocess.run(
         [python, "-m", "pip", "list", "--format=json", "--disable-pip-version-check"],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
+        cwd="/",  # `-m` puts the current folder on sys.path, and this repo holds envkit.egg-info
     )
+    if listed.returncode != 0 and "No module named pip" in listed.stderr:
+        return None
+    listed.check_returncode()
     return {_normal(row["name"]): row["version"] for row in json.loads(listed.stdout)}
 
 
