@@ -156,6 +156,22 @@ def test_python_2_is_too_old() -> None:
     assert python_env.check_interpreter(str(python)) == failure.reason
 
 
+@pytest.mark.parametrize("minor", ["3.6", "current"])
+def test_undecodable_or_crlf_metadata_does_not_sink_the_rest(tmp_path: Path, minor: str) -> None:
+    python = sys.executable if minor == "current" else pyenv_python(minor)
+    if python is None:
+        pytest.skip(f"no pyenv Python {minor} here")
+    site = tmp_path / "site"
+    add_distribution(site, "good-one", "1.0")
+    broken = add_distribution(site, "latin-one", "2.0")
+    (broken / "METADATA").write_bytes(b"Metadata-Version: 2.1\nName: latin-one\nSummary: caf\xe9\n")
+    windows = add_distribution(site, "crlf-one", "3.0")
+    (windows / "METADATA").write_bytes(b"Name: crlf-one\r\nVersion: 3.0\r\n\r\nVersion: 9\r\n")
+    info, _ = _probe_ok(str(python), env=_with_pythonpath(site))
+    assert info.version_of("good-one") == "1.0"
+    assert info.version_of("crlf-one") == "3.0"
+
+
 # ---------------------------------------------------------------- things that are not Pythons
 
 

@@ -229,16 +229,35 @@ def scan_with_importlib_metadata():
         return None
     found = []
     for dist in metadata.distributions():
-        # dist.metadata runs the email parser over the whole file, long description
-        # included; the Name and Version headers are all this needs, at a third of the cost.
-        text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
-        headers = header_block(text)
-        name = first_header(headers, "Name")
-        if not name:
-            continue  # metadata folder without a usable METADATA file
-        version = first_header(headers, "Version") or ""
-        found.append(Dist(name, version, str(dist.locate_file("")), dist.read_text))
+        found_dist = read_importlib_dist(dist)
+        if found_dist is not None:
+            found.append(found_dist)
     return found
+
+
+def read_importlib_dist(dist):
+    # dist.metadata runs the email parser over the whole file, long description included;
+    # the Name and Version headers are all this needs, at a third of the cost.
+    try:
+        text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+        location = str(dist.locate_file(""))
+    except Exception:  # one broken folder (a non-UTF-8 METADATA, say) must not sink the rest
+        return None
+    headers = header_block(text)
+    name = first_header(headers, "Name")
+    if not name:
+        return None  # metadata folder without a usable METADATA file
+    return Dist(name, first_header(headers, "Version") or "", location, safe_reader(dist))
+
+
+def safe_reader(dist):
+    def read(filename):
+        try:
+            return dist.read_text(filename)
+        except Exception:
+            return None
+
+    return read
 
 
 def scan_sys_path():
@@ -297,6 +316,8 @@ def read_text(path):
 
 
 def header_block(text):
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
     end = text.find("\n\n")
     return text if end < 0 else text[:end]
 
