@@ -97,6 +97,8 @@ class NvidiaKernelInfo:
     uvm_present: bool
     pci_gpus: tuple[PciGpu, ...]
     """NVIDIA display/3D controllers on the PCI bus (vendor 0x10de)."""
+    nvml_library_paths: tuple[str, ...]
+    """libnvidia-ml.so.1 files in the system library folders (WSL's /usr/lib/wsl/lib included)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,6 +310,16 @@ class CheckInfo:
     check_id: str
     area: str
     description: str
+
+    def finding(
+        self,
+        severity: Severity,
+        title: str,
+        evidence: str,
+        fix: tuple[str, ...] = (),
+        link: str | None = None,
+    ) -> Finding:
+        return Finding(self.check_id, severity, self.area, title, evidence, fix, link)
 
 
 DOCTOR_SCHEMA_VERSION = "1"

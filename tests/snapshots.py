@@ -75,6 +75,7 @@ def synthetic_gpu_workstation() -> Snapshot:
                 PciGpu("0000:18:00.0", "0x2330", "nvidia"),
                 PciGpu("0000:2a:00.0", "0x2330", "nvidia"),
             ),
+            nvml_library_paths=("/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1",),
         ),
         nvml=NvmlInfo(
             driver_version="550.54.15",

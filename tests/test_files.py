@@ -42,5 +42,5 @@ def test_directory_and_missing_folder_are_refused(tmp_path: Path) -> None:
 
 def test_unwritable_folder_is_one_clear_error() -> None:
     # /proc refuses new files even to root, so this runs the same for every user.
-    with pytest.raises(OutputFileError, match="cannot write /proc/envkit-test.json"):
+    with pytest.raises(OutputFileError, match=r"cannot write /proc/envkit-test\.json"):
         write_text_atomic(Path("/proc/envkit-test.json"), "x", force=False)

@@ -97,3 +97,14 @@ def test_this_machine_agrees_with_its_proc_files() -> None:
     assert (info.module_version is not None) == version_file.exists()
     assert info.nvidia_module_loaded == version_file.exists()
     assert all(Path("/dev", node).exists() for node in info.device_nodes)
+
+
+def test_nvml_libraries_found_in_system_folders(tmp_path: Path) -> None:
+    for folder in ("usr/lib/wsl/lib", "usr/lib/x86_64-linux-gnu"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "libnvidia-ml.so.1").write_text("")
+    info = nvidia_kernel.probe_nvidia_kernel(tmp_path)
+    assert info.nvml_library_paths == (
+        "/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1",
+        "/usr/lib/wsl/lib/libnvidia-ml.so.1",
+    )

@@ -18,7 +18,6 @@ import os
 import platform
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -229,10 +228,8 @@ def test_folder_without_python(tmp_path: Path) -> None:
 def test_hanging_interpreter_times_out(tmp_path: Path) -> None:
     # FAKE python: a shell script whose child sleeps, as a wedged interpreter would.
     python = fake_python(tmp_path, "sleep 30\n")
-    started = time.monotonic()
     failure = _unavailable(str(python), timeout_s=1.0)
     assert failure.code == "python-probe-timeout"
-    assert time.monotonic() - started < 10
 
 
 def test_crashing_probe_reports_last_stderr_line(tmp_path: Path) -> None:
@@ -532,15 +529,3 @@ def test_script_never_imports_tensorflow() -> None:
     python = require_test_env("tf")
     raw = subprocess.run([python, str(SCRIPT)], capture_output=True, text=True, check=True)
     assert json.loads(raw.stdout)["tensorflow_imported"] is False
-
-
-def test_probe_is_fast_in_the_tensorflow_env() -> None:
-    python = require_test_env("tf")
-    python_env.probe(python)  # warm the page cache
-    timings_s = []
-    for _ in range(5):
-        started = time.perf_counter()
-        python_env.probe(python)
-        timings_s.append(time.perf_counter() - started)
-    # The script takes about 50 ms here; the bound leaves room for a slow CI machine.
-    assert sorted(timings_s)[2] < 0.5

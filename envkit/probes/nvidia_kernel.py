@@ -10,6 +10,14 @@ from envkit.probes.system import read_text
 
 NVIDIA_PCI_VENDOR = "0x10de"
 _DISPLAY_CLASS_PREFIX = "0x03"  # PCI base class 03: VGA (0x0300) and 3D controllers (0x0302)
+NVML_LIBRARY_DIRS = (
+    "usr/lib/x86_64-linux-gnu",
+    "usr/lib/aarch64-linux-gnu",
+    "usr/lib64",
+    "usr/lib",
+    "usr/lib/wsl/lib",
+    "usr/lib/x86_64-linux-gnu/nvidia/current",
+)
 _MODULE_VERSION = re.compile(r"Kernel Module(?: for \S+)?\s+(\d+\.\d+(?:\.\d+)?)")
 
 
@@ -25,7 +33,13 @@ def probe_nvidia_kernel(root: Path = Path("/")) -> NvidiaKernelInfo:
         device_nodes=device_nodes,
         uvm_present="nvidia-uvm" in device_nodes,
         pci_gpus=_pci_gpus(root / "sys/bus/pci/devices"),
+        nvml_library_paths=_nvml_libraries(root),
     )
+
+
+def _nvml_libraries(root: Path) -> tuple[str, ...]:
+    found = (root / folder / "libnvidia-ml.so.1" for folder in NVML_LIBRARY_DIRS)
+    return tuple("/" + str(path.relative_to(root)) for path in found if path.exists())
 
 
 def _first_line(text: str | None) -> str | None:
