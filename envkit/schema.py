@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from envkit.codec import field_types
-from envkit.model import SNAPSHOT_SCHEMA_VERSION, Snapshot, Unavailable
+from envkit.model import (
+    DOCTOR_SCHEMA_VERSION,
+    SNAPSHOT_SCHEMA_VERSION,
+    Finding,
+    Snapshot,
+    Unavailable,
+)
+from envkit.redact import RedactionCounts
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 _SCALARS = {str: "string", int: "integer", float: "number", bool: "boolean", type(None): "null"}
@@ -97,7 +104,58 @@ def _unavailable_schema(definitions: dict[str, Any]) -> dict[str, Any]:
     return {"$ref": "#/$defs/Unavailable"}
 
 
+def doctor_schema_path() -> Path:
+    return SCHEMA_DIR / f"doctor-{DOCTOR_SCHEMA_VERSION}.schema.json"
+
+
+def doctor_schema() -> dict[str, Any]:
+    """The `envkit doctor --json` envelope; findings and snapshot as the model describes them."""
+    definitions: dict[str, Any] = {}
+    finding = _dataclass_ref(Finding, definitions)
+    snapshot = _dataclass_ref(Snapshot, definitions)
+    counts = _dataclass_ref(RedactionCounts, definitions)
+    definitions["Snapshot"]["properties"]["schema_version"] = {"const": SNAPSHOT_SCHEMA_VERSION}
+    count = {"type": "integer", "minimum": 0}
+    summary = {
+        "type": "object",
+        "properties": {
+            "errors": count,
+            "warnings": count,
+            "infos": count,
+            "exit_status": {"enum": [0, 1]},
+        },
+        "required": ["errors", "warnings", "infos", "exit_status"],
+        "additionalProperties": False,
+    }
+    properties = {
+        "envkit_doctor_version": {"const": DOCTOR_SCHEMA_VERSION},
+        "envkit_version": {"type": "string"},
+        "summary": summary,
+        "redactions": {"anyOf": [counts, {"type": "null"}]},
+        "findings": {"type": "array", "items": finding},
+        "snapshot": snapshot,
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://envkit.invalid/schemas/doctor-{DOCTOR_SCHEMA_VERSION}.schema.json",
+        "title": "envkit doctor report",
+        "description": "Findings and the snapshot they came from, as `envkit doctor --json` "
+        "writes them.",
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+        "$defs": definitions,
+    }
+
+
+def doctor_schema_text() -> str:
+    return json.dumps(doctor_schema(), indent=2, sort_keys=True) + "\n"
+
+
 if __name__ == "__main__":
     snapshot_schema_path().parent.mkdir(exist_ok=True)
     snapshot_schema_path().write_text(snapshot_schema_text())
     print(f"wrote {snapshot_schema_path()}")
+    doctor_schema_path().write_text(doctor_schema_text())
+    print(f"wrote {doctor_schema_path()}")
