@@ -298,6 +298,7 @@ class _State:
         self.done: dict[str, Any] | None = None
         self.diagnoses: tuple[Any, ...] = ()
         self.protocol_errors: list[str] = []
+        self.python_version = ""
 
     def accept(self, raw: bytes) -> JobEvent | None:
         try:
@@ -316,11 +317,12 @@ class _State:
 
     def _on_hello(self, fields: Mapping[str, Any]) -> None:
         self.stage = "import"
+        self.python_version = str(fields.get("python") or "")
 
     def _on_ready(self, fields: Mapping[str, Any]) -> None:
         versions = fields.get("versions") or {}
         self.stack = StackInfo(
-            python_version=str(fields.get("python") or ""),
+            python_version=self.python_version,
             executable=self.python,
             backend=str(fields.get("backend")),
             backend_version=versions.get("backend_version"),

@@ -1,0 +1,255 @@
+"""The smoke run on screen: a live progress bar driven by the job's events, a result table, JSON.
+
+Every function takes the rich Console as a parameter; tests pass one that writes to a buffer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from envkit.codec import encode
+from envkit.model import Finding
+from envkit.smoke.model import LineKind, SmokeResult, SmokeRun, Verdict
+from envkit.smoke.runner import JobEvent
+
+SMOKE_JSON_VERSION = "1"
+MIB = 1024**2
+_VERDICT_STYLE = {Verdict.PASS: "green", Verdict.FAIL: "red", Verdict.ERROR: "red"}
+
+
+class SmokeProgress:
+    """``with SmokeProgress(console) as show: run_smoke(python, spec, on_event=show)``.
+
+    One bar per epoch, advanced by the job's throttled batch events, with the running loss and
+    accuracy; a line per finished epoch stays on screen.
+    """
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TextColumn("{task.fields[metrics]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task: TaskID | None = None
+        self.run: dict[str, Any] = {}
+
+    def __enter__(self) -> SmokeProgress:
+        self.progress.__enter__()
+        self._status("starting the interpreter")
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.progress.__exit__(kind, error, trace)
+
+    def __call__(self, event: JobEvent) -> None:
+        handler = getattr(self, f"_on_{event.name}", None)
+        if handler is not None:
+            handler(event.fields)
+
+    def _status(self, text: str, total: int | None = None) -> None:
+        if self.task is not None:
+            self.progress.remove_task(self.task)
+        self.task = self.progress.add_task(text, total=total, metrics="")
+
+    def _on_phase(self, fields: dict[str, Any]) -> None:
+        self._status(f"importing {fields.get('backend', 'the framework')}")
+
+    def _on_ready(self, fields: dict[str, Any]) -> None:
+        versions = fields.get("versions") or {}
+        gpus = ", ".join(fields.get("gpus") or ()) or "no GPU"
+        self.progress.console.print(
+            Text(
+                f"{fields.get('backend')} {versions.get('backend_version', '?')} · "
+                f"Keras {versions.get('keras', '?')} · {gpus}",
+                style="dim",
+            )
+        )
+        self._status("loading the data")
+
+    def _on_data(self, fields: dict[str, Any]) -> None:
+        source = fields.get("source")
+        if source == "synthetic":
+            self.progress.console.print(Text("data: synthetic digits (not MNIST)", style="yellow"))
+
+    def _on_run_start(self, fields: dict[str, Any]) -> None:
+        self.run = dict(fields)
+        self._epoch_bar(1)
+
+    def _epoch_bar(self, epoch: int) -> None:
+        run = self.run
+        label = f"{run['model']} on {run['device']} · epoch {epoch}/{run['epochs']}"
+        self._status(label, total=int(run.get("steps_per_epoch") or 1))
+
+    def _on_batch(self, fields: dict[str, Any]) -> None:
+        if self.task is not None:
+            self.progress.update(
+                self.task, completed=int(fields.get("batch") or 0), metrics=_metrics(fields)
+            )
+
+    def _on_epoch(self, fields: dict[str, Any]) -> None:
+        run = self.run
+        epoch = int(fields.get("epoch") or 0)
+        self.progress.console.print(
+            Text(
+                f"  {run.get('model')} {run.get('device')} epoch {epoch}/{run.get('epochs')}  "
+                f"{_metrics(fields)}  {float(fields.get('seconds') or 0):.1f} s"
+            )
+        )
+        if epoch < int(run.get("epochs") or 0):
+            self._epoch_bar(epoch + 1)
+        else:
+            self._status("evaluating on the test set")
+
+    def _on_run_end(self, fields: dict[str, Any]) -> None:
+        self._status("next")
+
+    def _on_error(self, fields: dict[str, Any]) -> None:
+        self.progress.console.print(
+            Text(f"  {fields.get('type')}: {str(fields.get('message'))[:200]}", style="red")
+        )
+
+
+def _metrics(fields: dict[str, Any]) -> str:
+    loss, acc = fields.get("loss"), fields.get("acc")
+    shown_loss = f"{loss:.4f}" if isinstance(loss, float) else "nan"
+    shown_acc = f"{acc:.4f}" if isinstance(acc, float) else "?"
+    return f"loss {shown_loss} · acc {shown_acc}"
+
+
+def result_table(result: SmokeResult) -> Table:
+    table = Table(title=None, show_edge=False, header_style="bold")
+    for column, justify in (
+        ("model", "left"),
+        ("device", "left"),
+        ("epochs", "right"),
+        ("train acc", "right"),
+        ("test acc", "right"),
+        ("reference", "right"),
+        ("samples/s", "right"),
+        ("s/epoch", "right"),
+        ("peak RSS", "right"),
+        ("verdict", "left"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for run in result.runs:
+        table.add_row(*_row(run))
+    return table
+
+
+def _row(run: SmokeRun) -> list[str | Text]:
+    reference = run.reference
+    wanted = f"≥ {reference.min_test_accuracy:.3f}"
+    if reference.test_accuracy is not None:
+        wanted = f"~{reference.test_accuracy:.3f} ({wanted})"
+    per_epoch = f"{sum(e.seconds for e in run.epochs) / len(run.epochs):.2f}" if run.epochs else "-"
+    device = run.device.upper() + (
+        f" ({run.device_name})" if run.device == "gpu" and run.device_name else ""
+    )
+    return [
+        run.model,
+        device,
+        f"{len(run.epochs)}/{run.epochs_planned}",
+        _pct(run.train_accuracy),
+        _pct(run.test_accuracy),
+        wanted,
+        f"{run.samples_per_s:,.0f}" if run.samples_per_s else "-",
+        per_epoch,
+        f"{run.peak_rss_bytes / MIB:,.0f} MiB" if run.peak_rss_bytes else "-",
+        Text(run.verdict.value.upper(), style=_VERDICT_STYLE[run.verdict]),
+    ]
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def summary_lines(result: SmokeResult) -> list[str]:
+    """Plain facts under the table: the stack, the data, placement, libraries, noise."""
+    lines = []
+    stack = result.stack
+    if stack is not None:
+        lines.append(
+            f"interpreter  {result.python} (Python {stack.python_version})"
+            f" · {stack.backend} {stack.backend_version or '?'} · Keras {stack.keras_version}"
+            f" · NumPy {stack.numpy_version}"
+        )
+        lines.append(f"GPUs seen    {', '.join(stack.gpus) or 'none'}")
+    if result.data is not None:
+        data = result.data
+        where = f" from {data.path}" if data.path else ""
+        lines.append(
+            f"data         {data.label}{where}: {data.train_samples:,} train, "
+            f"{data.test_samples:,} test"
+        )
+    for run in result.runs:
+        if run.placement is not None:
+            devices = sorted(set(run.placement.forward_devices + run.placement.variable_devices))
+            lines.append(
+                f"placement    {run.model}/{run.device}: {', '.join(devices)} "
+                f"({run.placement.method})"
+            )
+        lines.append(f"exercised    {run.model}/{run.device}: {', '.join(run.libraries)}")
+        if run.verdict is not Verdict.PASS:
+            lines.append(f"why          {run.model}/{run.device}: {run.verdict_reason}")
+    if result.speedup is not None:
+        lines.append(f"speedup      GPU {result.speedup:.1f}x the CPU (samples/s during fit)")
+    noise = [d for d in result.diagnoses if d.kind is LineKind.NOISE]
+    if noise:
+        shown = ", ".join(f"{d.cause} x{d.count}" for d in noise)
+        lines.append(f"log noise    harmless, ignored: {shown}")
+    if result.failure is not None:
+        lines.append(f"failure      {result.failure.message}")
+    lines.append(f"wall time    {result.wall_seconds:.1f} s")
+    return lines
+
+
+def print_result(console: Console, result: SmokeResult, findings: Iterable[Finding] = ()) -> None:
+    if result.runs:
+        console.print(result_table(result))
+    for line in summary_lines(result):
+        console.print(Text(line))
+    for finding in findings:
+        style = {"error": "red", "warning": "yellow", "info": "dim"}[finding.severity.value]
+        console.print(Text(f"{finding.severity.value.upper():7} {finding.title}", style=style))
+        for fix in finding.fix:
+            console.print(Text(f"        {fix}", style="cyan"))
+    console.print(
+        Text(
+            f"verdict: {result.verdict.value.upper()}",
+            style="bold " + _VERDICT_STYLE[result.verdict],
+        )
+    )
+
+
+def smoke_json(result: SmokeResult, findings: Iterable[Finding] = ()) -> str:
+    """The result as a versioned JSON document; the data's label is spelled out for readers."""
+    document = {
+        "envkit_smoke_version": SMOKE_JSON_VERSION,
+        "result": encode(result),
+        "data_label": result.data.label if result.data else None,
+        "findings": [encode(finding) for finding in findings],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def exit_status(result: SmokeResult) -> int:
+    """0 for a pass, 1 for a fail or an error (bad input is the CLI's status 2)."""
+    return 0 if result.verdict is Verdict.PASS else 1
