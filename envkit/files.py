@@ -11,7 +11,8 @@ class OutputFileError(ValueError):
     """A file envkit will not write; the message is one sentence with the way out."""
 
 
-def write_text_atomic(path: Path, text: str, *, force: bool) -> None:
+def check_writable(path: Path, *, force: bool) -> None:
+    """Refuse, before any work is done, a path that write_text_atomic would refuse."""
     if path.is_dir():
         raise OutputFileError(f"{path} is a directory; give a file name")
     if path.exists() and not force:
@@ -19,6 +20,11 @@ def write_text_atomic(path: Path, text: str, *, force: bool) -> None:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise OutputFileError(f"cannot write {path}: folder {parent} does not exist")
+
+
+def write_text_atomic(path: Path, text: str, *, force: bool) -> None:
+    check_writable(path, force=force)
+    parent = path.parent if str(path.parent) else Path(".")
     try:
         descriptor, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=parent)
     except OSError as error:

@@ -1,0 +1,106 @@
+"""Small readings of a snapshot that several checks share."""
+
+from __future__ import annotations
+
+from packaging.version import InvalidVersion, Version
+
+from envkit.model import (
+    GpuInfo,
+    NvidiaKernelInfo,
+    NvmlInfo,
+    OsInfo,
+    PythonEnvInfo,
+    Snapshot,
+    TensorflowBuild,
+    TensorflowInfo,
+)
+
+GIB = 1024**3
+_RHEL_LIKE = {"rhel", "centos", "rocky", "almalinux", "ol"}
+
+
+def os_family(snapshot: Snapshot) -> str:
+    """ubuntu, debian, fedora, rhel, wsl2, macos, windows or linux (anything else)."""
+    info = snapshot.os
+    if not isinstance(info, OsInfo):
+        return "linux"
+    if info.system == "Darwin":
+        return "macos"
+    if info.system == "Windows":
+        return "windows"
+    if info.wsl_version == 2:
+        return "wsl2"
+    distro = (info.distro_id or "").lower()
+    if distro in {"ubuntu", "pop", "linuxmint", "debian", "fedora"}:
+        return {"pop": "ubuntu", "linuxmint": "ubuntu"}.get(distro, distro)
+    return "rhel" if distro in _RHEL_LIKE else "linux"
+
+
+def ubuntu_version(snapshot: Snapshot) -> str | None:
+    info = snapshot.os
+    if isinstance(info, OsInfo) and (info.distro_id or "").lower() == "ubuntu":
+        return info.distro_version
+    return None
+
+
+def python_env(snapshot: Snapshot) -> PythonEnvInfo | None:
+    return snapshot.python if isinstance(snapshot.python, PythonEnvInfo) else None
+
+
+def tensorflow(snapshot: Snapshot) -> TensorflowInfo | None:
+    return snapshot.tensorflow if isinstance(snapshot.tensorflow, TensorflowInfo) else None
+
+
+def tensorflow_build(snapshot: Snapshot) -> TensorflowBuild | None:
+    installed = tensorflow(snapshot)
+    if installed is None or not isinstance(installed.build, TensorflowBuild):
+        return None
+    return installed.build
+
+
+def nvml(snapshot: Snapshot) -> NvmlInfo | None:
+    return snapshot.nvml if isinstance(snapshot.nvml, NvmlInfo) else None
+
+
+def healthy_gpus(snapshot: Snapshot) -> tuple[GpuInfo, ...]:
+    info = nvml(snapshot)
+    return tuple(gpu for gpu in info.gpus if gpu.error is None) if info else ()
+
+
+def kernel(snapshot: Snapshot) -> NvidiaKernelInfo | None:
+    info = snapshot.nvidia_kernel
+    return info if isinstance(info, NvidiaKernelInfo) else None
+
+
+def nvidia_gpu_present(snapshot: Snapshot) -> bool:
+    """An NVIDIA GPU is in this machine, by NVML or by the PCI bus."""
+    nvml_info = nvml(snapshot)
+    if nvml_info is not None and nvml_info.gpus:
+        return True
+    kernel_info = kernel(snapshot)
+    return kernel_info is not None and bool(kernel_info.pci_gpus)
+
+
+def version(text: str | None) -> Version | None:
+    if text is None:
+        return None
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def series(text: str) -> str:
+    """2.21.0 -> 2.21."""
+    return ".".join(text.split(".")[:2])
+
+
+def python_series(snapshot: Snapshot) -> str | None:
+    env = python_env(snapshot)
+    return series(env.version) if env else None
+
+
+def python_command(snapshot: Snapshot) -> str:
+    """How the user's commands should name the examined interpreter."""
+    env = python_env(snapshot)
+    return env.executable if env else "python"

@@ -1,0 +1,88 @@
+"""Checks on the machine itself: CPU instruction sets, memory, disk, WSL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from envkit.model import CheckInfo, CpuInfo, Finding, MemoryInfo, OsInfo, Severity, Snapshot
+from envkit.rules import facts
+from envkit.rules.registry import check
+
+MIN_FREE_DISK_BYTES = 5 * facts.GIB
+"""A TensorFlow GPU install (the wheel and the NVIDIA wheels) takes about 3 GB, plus pip's cache."""
+MIN_TOTAL_MEMORY_BYTES = 8 * facts.GIB
+MIN_AVAILABLE_MEMORY_BYTES = 2 * facts.GIB
+AVX_LINK = "https://github.com/tensorflow/tensorflow/issues/17411"
+
+
+@check(
+    "system.cpu-avx", "system", "The CPU has AVX, which every prebuilt TensorFlow since 1.6 needs."
+)
+def cpu_has_avx(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
+    cpu = snapshot.cpu
+    if not isinstance(cpu, CpuInfo) or cpu.has_flag("avx") is not False:
+        return
+    in_vm = isinstance(snapshot.os, OsInfo) and snapshot.os.virtualization is not None
+    fix = (
+        (
+            "# the hypervisor hides the host's AVX: pass the host CPU model through, e.g. libvirt:",
+            "virsh edit <vm>   # set <cpu mode='host-passthrough'/>",
+        )
+        if in_vm
+        else ("# use a machine whose CPU has AVX, or build TensorFlow from source without it",)
+    )
+    yield info.finding(
+        Severity.ERROR,
+        "The CPU lacks AVX: importing TensorFlow will die with 'Illegal instruction'",
+        f"{cpu.model_name or 'this CPU'} reports flags {' '.join(cpu.tensorflow_flags) or 'none'}"
+        " of avx/avx2/fma/avx512f; TensorFlow wheels since 1.6 are built with AVX",
+        fix,
+        AVX_LINK,
+    )
+
+
+@check("system.disk-space", "system", "At least 5 GiB are free where environments live.")
+def enough_disk(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
+    for disk in snapshot.disks:
+        if disk.free_bytes is None or disk.free_bytes >= MIN_FREE_DISK_BYTES:
+            continue
+        yield info.finding(
+            Severity.WARNING,
+            f"Only {disk.free_bytes / facts.GIB:.1f} GiB free at {disk.path} ({disk.label})",
+            "a TensorFlow install with its NVIDIA libraries needs about 5 GiB free",
+            ("pip cache purge", "conda clean --all --yes   # when conda is used"),
+        )
+
+
+@check("system.memory", "system", "There is enough memory to train (8 GiB total, 2 GiB free).")
+def enough_memory(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
+    memory = snapshot.memory
+    if not isinstance(memory, MemoryInfo):
+        return
+    total_gib = memory.total_bytes / facts.GIB
+    available_gib = memory.available_bytes / facts.GIB
+    if memory.total_bytes < MIN_TOTAL_MEMORY_BYTES:
+        yield info.finding(
+            Severity.WARNING,
+            f"Only {total_gib:.1f} GiB of memory: TensorFlow training may be killed",
+            f"{total_gib:.1f} GiB total; 8 GiB or more is comfortable for TensorFlow",
+        )
+    elif memory.available_bytes < MIN_AVAILABLE_MEMORY_BYTES:
+        yield info.finding(
+            Severity.WARNING,
+            f"Only {available_gib:.1f} GiB of memory free right now",
+            f"{available_gib:.1f} of {total_gib:.1f} GiB available",
+            ("ps aux --sort=-rss | head   # what holds the memory",),
+        )
+
+
+@check("system.wsl1", "system", "Under Windows, Linux runs as WSL 2, the only WSL with GPU access.")
+def wsl_is_version_2(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
+    if isinstance(snapshot.os, OsInfo) and snapshot.os.wsl_version == 1:
+        yield info.finding(
+            Severity.WARNING,
+            "This is WSL 1, which cannot use the GPU",
+            "the kernel release names WSL 1; CUDA on WSL needs WSL 2",
+            ("# in Windows PowerShell:", "wsl --set-version <distribution> 2"),
+            "https://docs.nvidia.com/cuda/wsl-user-guide/index.html",
+        )

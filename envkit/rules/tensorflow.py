@@ -1,0 +1,247 @@
+"""Checks on the TensorFlow install: one distribution, a matching Keras and NumPy, a GPU build
+where there is a GPU, and the NVIDIA wheels its `and-cuda` extra pins."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+from envkit import knowledge
+from envkit.model import CheckInfo, Finding, PythonEnvInfo, Severity, Snapshot, TensorflowInfo
+from envkit.rules import advice, facts
+from envkit.rules.registry import check
+
+KERAS_3_LINK = "https://keras.io/getting_started/#tensorflow--keras-2-backwards-compatibility"
+NUMPY_2_LINK = "https://github.com/tensorflow/tensorflow/issues/67291"
+PIP_INSTALL_LINK = "https://www.tensorflow.org/install/pip"
+
+
+def _installed(snapshot: Snapshot) -> tuple[PythonEnvInfo, TensorflowInfo] | None:
+    env, installed = facts.python_env(snapshot), facts.tensorflow(snapshot)
+    return (env, installed) if env is not None and installed is not None else None
+
+
+@check("tensorflow.installed", "tensorflow", "TensorFlow is installed in the examined environment.")
+def tensorflow_installed(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
+    env = facts.python_env(snapshot)
+    if env is None or facts.tensorflow(snapshot) is not None:
+        return
+    release = knowledge.newest_tensorflow_for_python(env.version)
+    if release is None:
+        return  # python.version-for-tensorflow says why, and what to do
+    gpu = facts.nvidia_gpu_present(snapshot)
+    yield info.finding(
+        Severity.WARNING,
+        f"TensorFlow is not installed in {env.prefix}",
+        f"no TensorFlow distribution among {len(env.distributions)} installed; "
+        f"the newest for Python {facts.series(env.version)} is {release.version}",
+        (f"{env.executable} -m {advice.pip_install_tensorflow(snapshot, release, gpu=gpu)}",),
+        PIP_INSTALL_LINK,
+    )
+
+
+@check(
+    "tensorflow.one-distribution", "tensorflow", "Exactly one TensorFlow distribution is installed."
+)
+def one_distribution(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
+    pair = _installed(snapshot)
+    if pair is None or len(pair[1].distributions) < 2:
+        return
+    env, installed = pair
+    names = [d.name for d in installed.distributions]
+    listed = ", ".join(f"{d.name} {d.version}" for d in installed.distributions)
+    yield info.finding(
+        Severity.ERROR,
+        "Several TensorFlow distributions are installed over one another",
+        f"{listed} all unpack into the same tensorflow/ folder; the files come from whichever "
+        "was installed last",
+        (
+            f"{env.executable} -m pip uninstall --yes {' '.join(names)}",
+            f'{env.executable} -m pip install "tensorflow=={installed.version}"',
+        ),
+        "https://github.com/tensorflow/tensorflow/issues/51451",
+    )
+
+
+@check("tensorflow.gpu-package", "tensorflow", "The obsolete tensorflow-gpu package is not used.")
+def no_tensorflow_gpu_package(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
+    pair = _installed(snapshot)
+    if pair is None:
+        return
+    env, installed = pair
+    for dist in installed.distributions:
+        parsed = facts.version(dist.version)
+        if dist.name.lower().replace("_", "-") != "tensorflow-gpu" or parsed is None:
+            continue
+        if parsed.major < 2:
+            continue  # in 1.x, tensorflow-gpu was the GPU build
+        yield info.finding(
+            Severity.WARNING,
+            f"tensorflow-gpu {dist.version} is obsolete; the tensorflow package has the GPU build",
+            "since TensorFlow 2.1 the tensorflow package supports GPUs; tensorflow-gpu stopped at "
+            "2.11 and later versions are empty packages that refuse to install",
+            (
+                f"{env.executable} -m pip uninstall --yes tensorflow-gpu",
+                f'{env.executable} -m pip install "tensorflow=={dist.version}"',
+            ),
+            PIP_INSTALL_LINK,
+        )
+
+
+@check(
+    "tensorflow.keras", "tensorflow", "The Keras installed is the major version TensorFlow expects."
+)
+def keras_matches(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
+    pair = _installed(snapshot)
+    release = knowledge.tensorflow_release(pair[1].version) if pair else None
+    if pair is None or release is None:
+        return
+    env, installed = pair
+    keras = facts.version(env.version_of("keras"))
+    legacy = dict(env.environment).get("TF_USE_LEGACY_KERAS", "").lower() in {"1", "true", "yes"}
+    if keras is not None and keras.major >= 3 and release.keras_major_default < 3:
+        yield _keras_pin_finding(info, env, installed, release, f"Keras {keras} is Keras 3")
+    elif keras is not None and keras.major < 3 and release.keras_major_default >= 3:
+        yield _keras_pin_finding(info, env, installed, release, f"Keras {keras} is Keras 2")
+    if legacy and release.keras_major_default >= 3 and env.version_of("tf-keras") is None:
+        yield info.finding(
+            Severity.ERROR,
+            "TF_USE_LEGACY_KERAS is set but tf-keras is not installed",
+            f"TensorFlow {installed.version} will look for tf_keras to provide Keras 2 and fail",
+            (f'{env.executable} -m pip install "tf-keras=={release.series}.*"',),
+            KERAS_3_LINK,
+        )
+
+
+def _keras_pin_finding(
+    info: CheckInfo,
+    env: PythonEnvInfo,
+    installed: TensorflowInfo,
+    release: knowledge.TfRelease,
+    found: str,
+) -> Finding:
+    wanted = release.keras_requirement or ("<3" if release.keras_major_default < 3 else ">=3")
+    return info.finding(
+        Severity.ERROR,
+        f"{found}, but TensorFlow {installed.version} needs Keras {release.keras_major_default}",
+        f"{found}; TensorFlow {release.series} requires keras{wanted}",
+        (f'{env.executable} -m pip install "keras{wanted}"',),
+        KERAS_3_LINK,
+    )
+
+
+@check(
+    "tensorflow.numpy", "tensorflow", "NumPy is a version the installed TensorFlow was built for."
+)
+def numpy_matches(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
+    pair = _installed(snapshot)
+    if pair is None:
+        return
+    env, installed = pair
+    numpy = facts.version(env.version_of("numpy"))
+    tf = facts.version(installed.version)
+    if (
+        numpy is None
+        or tf is None
+        or numpy.major < 2
+        or knowledge.supports_numpy_2(installed.version)
+    ):
+        return
+    yield info.finding(
+        Severity.ERROR,
+        f"NumPy {numpy} with TensorFlow {installed.version}, which was built for NumPy 1",
+        "TensorFlow before 2.18 fails with '_ARRAY_API not found' under NumPy 2",
+        (f'{env.executable} -m pip install "numpy<2"',),
+        NUMPY_2_LINK,
+    )
+
+
+@check(
+    "tensorflow.gpu-build",
+    "tensorflow",
+    "On a machine with an NVIDIA GPU, the installed TensorFlow is a build that can use it.",
+)
+def gpu_build_on_gpu_machine(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
+    pair = _installed(snapshot)
+    build = facts.tensorflow_build(snapshot)
+    if (
+        pair is None
+        or build is None
+        or build.is_cuda_build
+        or not facts.nvidia_gpu_present(snapshot)
+    ):
+        return
+    env, installed = pair
+    release = knowledge.tensorflow_release(installed.version)
+    names = " ".join(d.name for d in installed.distributions)
+    fix: tuple[str, ...] = (f"{env.executable} -m pip uninstall --yes {names}",)
+    if release is not None:
+        steps = advice.tensorflow_env_steps(snapshot, release, gpu=True)
+        fix = steps if steps[0].startswith("#") else (*fix, f"{env.executable} -m {steps[-1]}")
+    yield info.finding(
+        Severity.WARNING,
+        f"TensorFlow {installed.version} here is a CPU-only build; this machine has an NVIDIA GPU",
+        f"{names}: build_info says is_cuda_build={build.is_cuda_build}",
+        fix,
+        PIP_INSTALL_LINK,
+    )
+
+
+@check(
+    "tensorflow.cuda-wheels",
+    "tensorflow",
+    "The NVIDIA CUDA wheels are installed at the versions TensorFlow's `and-cuda` extra pins.",
+)
+def cuda_wheels_match_pins(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
+    pair = _installed(snapshot)
+    build = facts.tensorflow_build(snapshot)
+    if pair is None or build is None or not build.is_cuda_build:
+        return
+    if facts.os_family(snapshot) in {"windows", "macos"} or not facts.nvidia_gpu_present(snapshot):
+        return
+    env, installed = pair
+    pins = and_cuda_pins(installed.requirements)
+    if not pins:
+        return
+    missing = [pin for pin in pins if env.version_of(pin.name) is None]
+    rejected = [
+        f"{pin.name} {env.version_of(pin.name)} (needs {pin.specifier})"
+        for pin in pins
+        if env.version_of(pin.name) is not None
+        and not pin.specifier.contains(env.version_of(pin.name) or "", prereleases=True)
+    ]
+    pip = f'{env.executable} -m pip install "tensorflow[and-cuda]=={installed.version}"'
+    if rejected:
+        yield info.finding(
+            Severity.ERROR,
+            "NVIDIA CUDA wheels are installed at versions TensorFlow's pins reject",
+            "; ".join(rejected),
+            (pip,),
+            "https://github.com/tensorflow/tensorflow/issues/60913",
+        )
+    elif len(missing) == len(pins):
+        yield info.finding(
+            Severity.WARNING,
+            "The NVIDIA CUDA wheels are not installed; TensorFlow will look for system CUDA",
+            f"none of {len(pins)} wheels of the and-cuda extra (e.g. {pins[0].name}) is installed",
+            (pip,),
+            PIP_INSTALL_LINK,
+        )
+
+
+def and_cuda_pins(requirements: tuple[str, ...]) -> list[Requirement]:
+    pins = []
+    for line in requirements:
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        marker = requirement.marker
+        if (
+            marker is not None
+            and marker.evaluate({"extra": "and-cuda"})
+            and not marker.evaluate({"extra": ""})
+        ):
+            pins.append(requirement)
+    return pins
