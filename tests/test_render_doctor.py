@@ -188,16 +188,16 @@ def test_colours_come_from_styles() -> None:
     assert "\x1b[1;32m[✓]" in text  # green
 
 
-def test_unavailable_parts_summarise_as_the_reason() -> None:
+def test_unavailable_parts_summarise_in_a_few_words() -> None:
     snapshot = dataclasses.replace(
         synthetic_gpu_workstation(),
         nvml=Unavailable("nvml-library-not-found", "No NVIDIA driver is installed."),
         tensorflow=Unavailable("tensorflow-not-installed", "No TensorFlow is installed."),
     )
-    assert area_summary(snapshot, "nvidia") == (
-        "unavailable: No NVIDIA driver is installed. [nvml-library-not-found]"
-    )
+    assert area_summary(snapshot, "nvidia") == ("no NVIDIA driver · 2 NVIDIA GPUs on the PCI bus")
     assert area_summary(snapshot, "tensorflow") == "not installed"
+    odd = dataclasses.replace(snapshot, nvml=Unavailable("nvml-init-failed", "Unknown error."))
+    assert area_summary(odd, "nvidia").startswith("NVML unavailable [nvml-init-failed]")
 
 
 def test_list_checks() -> None:

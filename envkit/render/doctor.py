@@ -31,6 +31,7 @@ from envkit.model import (
     DoctorReport,
     Finding,
     MemoryInfo,
+    NvidiaKernelInfo,
     NvmlInfo,
     OsInfo,
     PythonEnvInfo,
@@ -184,10 +185,32 @@ def _memory_summary(memory: MemoryInfo | Unavailable) -> str:
     return f"{memory.total_bytes / GIB:.0f} GiB RAM"
 
 
+_NVML_FAILURE_SUMMARY = {
+    "nvml-library-not-found": "no NVIDIA driver",
+    "nvml-driver-not-loaded": "driver installed, kernel module not loaded",
+    "nvml-version-mismatch": "driver library and kernel module differ",
+    "nvml-no-permission": "no permission to open the driver",
+}
+
+
 def _nvidia_summary(snapshot: Snapshot) -> str:
     nvml = snapshot.nvml
     if isinstance(nvml, Unavailable):
-        return unavailable_text(nvml)
+        short = _NVML_FAILURE_SUMMARY.get(nvml.code, f"NVML unavailable [{nvml.code}]")
+        kernel = snapshot.nvidia_kernel
+        if isinstance(kernel, NvidiaKernelInfo):
+            count = len(kernel.pci_gpus)
+            on_bus = (
+                f"{count} NVIDIA GPU on the PCI bus"
+                if count == 1
+                else (
+                    f"{count} NVIDIA GPUs on the PCI bus"
+                    if count
+                    else "no NVIDIA GPU on the PCI bus"
+                )
+            )
+            return SEPARATOR.join([short, on_bus])
+        return short
     cuda = f" (CUDA ≤ {nvml.cuda_driver_version})" if nvml.cuda_driver_version else ""
     return SEPARATOR.join([f"driver {nvml.driver_version}{cuda}", *_gpu_groups(nvml)])
 
