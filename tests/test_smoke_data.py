@@ -182,7 +182,7 @@ def test_keras_cache_lookup_follows_keras_home(tmp_path: Path) -> None:
     (keras_home / "datasets").mkdir(parents=True)
     assert find_keras_cache({"HOME": str(home), "KERAS_HOME": str(keras_home)}) in (
         None,
-        "/tmp/.keras/datasets/mnist.npz",  # noqa: S108 -- Keras's own fallback, if a run left one
+        "/tmp/.keras/datasets/mnist.npz",
     )
     write_npz(keras_home / "datasets" / "mnist.npz")
     found = find_keras_cache({"HOME": str(home), "KERAS_HOME": str(keras_home)})

@@ -419,9 +419,14 @@ class _State:
     # ------------------------------------------------------------ the end
 
     def finish(self, returncode: int | None, stderr: str, timed_out: bool) -> None:
-        errors = [run.error.message for run in self.runs.values() if run.error is not None]
+        errors = [
+            f"{run.error.type}: {run.error.message}"
+            for run in self.runs.values()
+            if run.error is not None
+        ]
         if self.fatal_error is not None:
-            errors.append(str(self.fatal_error.get("message")))
+            fatal = self.fatal_error
+            errors.append(f"{fatal.get('type')}: {fatal.get('message')}")
         self.diagnoses = classify.classify(stderr + "\n" + "\n".join(errors))
         self.failure = self._failure(returncode, stderr, timed_out)
         if self.failure is not None:
