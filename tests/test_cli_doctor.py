@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -14,6 +17,7 @@ from envkit.probes.identity import probe_identifiers
 from envkit.render.json_doc import snapshot_json
 from envkit.rules.registry import all_checks
 from envkit.schema import doctor_schema_path
+from tests.envs import require_test_env
 from tests.snapshots import synthetic_gpu_workstation
 from tests.test_cli import assert_one_line_usage_error, envkit
 
@@ -134,3 +138,43 @@ def test_conflicting_options(saved_synthetic: Path) -> None:
         envkit("doctor", "--snapshot", str(saved_synthetic), "--python", "/usr/bin/python3"),
         "--snapshot",
     )
+
+
+def test_real_library_without_kernel_module(libnvml_dir: Path) -> None:
+    """Debian's real libnvidia-ml, no kernel module: NVML's real "Driver Not Loaded"."""
+    env = {**os.environ, "LD_LIBRARY_PATH": str(libnvml_dir)}
+    result = subprocess.run(
+        [sys.executable, "-m", "envkit", "doctor", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    document = json.loads(result.stdout)
+    assert document["snapshot"]["nvml"]["code"] == "nvml-driver-not-loaded"
+    [finding] = [f for f in document["findings"] if f["check_id"] == "nvidia.kernel-module"]
+    assert finding["severity"] == "error"
+    assert "dkms status" in " ".join(finding["fix"])
+    assert result.returncode == 1
+
+
+def test_real_tensorflow_2_21_environment() -> None:
+    python = require_test_env("tf")
+    result = envkit("doctor", "--python", python, "--json")
+    document = json.loads(result.stdout)
+    assert document["snapshot"]["tensorflow"]["version"].startswith("2.21.")
+    errors = [f for f in document["findings"] if f["severity"] == "error"]
+    assert errors == []
+    assert result.returncode == 0
+
+
+def test_real_tutorial_stack_tensorflow_1_12() -> None:
+    python = require_test_env("tf112")
+    result = envkit("doctor", "--python", python, "--json")
+    document = json.loads(result.stdout)
+    assert document["snapshot"]["python"]["version"].startswith("3.6.")
+    assert document["snapshot"]["tensorflow"]["version"] == "1.12.0"
+    ids = {f["check_id"] for f in document["findings"]}
+    assert "tensorflow.installed" not in ids
+    assert "python.version-for-tensorflow" not in ids

@@ -27,7 +27,6 @@ from envkit.probes.visible_devices import parse_visible_devices
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "nvml"
-FETCH_SCRIPT = REPO / "scripts" / "fetch_libnvidia_ml.sh"
 MiB = 1024 * 1024
 
 
@@ -65,21 +64,6 @@ def test_real_bindings_without_a_driver_report_library_not_found() -> None:
     assert isinstance(result, Unavailable)
     assert result.code == "nvml-library-not-found"
     assert "install the NVIDIA driver" in result.reason
-
-
-@pytest.fixture(scope="session")
-def libnvml_dir() -> Path:
-    """Debian's real libnvidia-ml1, unpacked (not installed) by scripts/fetch_libnvidia_ml.sh."""
-    cache = os.environ.get("ENVKIT_LIBNVML_DIR") or str(Path.home() / ".cache/envkit/libnvidia-ml")
-    fetched = subprocess.run(
-        ["bash", str(FETCH_SCRIPT), cache], capture_output=True, text=True, timeout=600
-    )
-    if fetched.returncode == 0:
-        return Path(fetched.stdout.strip().splitlines()[-1])
-    reason = f"Debian's libnvidia-ml could not be fetched into {cache}: {fetched.stderr[-800:]}"
-    if os.environ.get("ENVKIT_REQUIRE_TEST_ENVS"):
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 def test_real_library_without_kernel_module_reports_driver_not_loaded(libnvml_dir: Path) -> None:

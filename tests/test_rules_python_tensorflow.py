@@ -184,3 +184,12 @@ def test_tutorial_stack_on_cpu_machine_only_warns_about_nothing_fatal() -> None:
     )
     errors = [f for f in evaluate(snapshot) if f.severity is Severity.ERROR]
     assert errors == []
+
+
+def test_transformers_with_keras_3_needs_tf_keras() -> None:
+    snapshot = with_packages(healthy(), transformers="4.46.0")
+    [finding] = run_check("tensorflow.keras", snapshot)
+    assert finding.severity is Severity.WARNING
+    assert finding.fix[0].endswith('install "tf-keras==2.21.*"')
+    legacy = with_env_vars(with_packages(snapshot, tf_keras="2.21.0"), {"TF_USE_LEGACY_KERAS": "1"})
+    assert run_check("tensorflow.keras", legacy) == []

@@ -104,6 +104,23 @@ def keras_matches(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
         yield _keras_pin_finding(info, env, installed, release, f"Keras {keras} is Keras 3")
     elif keras is not None and keras.major < 3 and release.keras_major_default >= 3:
         yield _keras_pin_finding(info, env, installed, release, f"Keras {keras} is Keras 2")
+    if (
+        release.keras_major_default >= 3
+        and not legacy
+        and env.version_of("transformers") is not None
+        and env.version_of("tf-keras") is None
+    ):
+        yield info.finding(
+            Severity.WARNING,
+            "transformers' TensorFlow models need Keras 2 (tf-keras), which is not installed",
+            f"TensorFlow {installed.version} brings Keras 3; transformers "
+            f"{env.version_of('transformers')} refuses Keras 3 for its TF models",
+            (
+                f"{env.executable} -m pip install \"tf-keras=={release.series}.*\"",
+                "export TF_USE_LEGACY_KERAS=1   # before TensorFlow is imported",
+            ),
+            "https://github.com/huggingface/transformers/issues/34761",
+        )
     if legacy and release.keras_major_default >= 3 and env.version_of("tf-keras") is None:
         yield info.finding(
             Severity.ERROR,
