@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import enum
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from envkit import __version__
-from envkit.model import DoctorReport, Snapshot
+from envkit.model import DoctorReport, Finding, Snapshot
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from envkit.smoke import SmokeResult as SmokeResultType
+    from envkit.smoke import SmokeSpec as SmokeSpecType
 
 
 class ExitCode(enum.IntEnum):
@@ -115,7 +122,9 @@ def report(
     if as_json:
         _emit(snapshot_json(snapshot), output, force)
     else:
-        _emit_report(snapshot, output, force, verbose)
+        from envkit.render.report import print_report
+
+        _emit_rich(lambda console: print_report(console, snapshot, verbose=verbose), output, force)
 
 
 def _check_output(output: Path | None, force: bool) -> None:
@@ -139,22 +148,6 @@ def _emit(text: str, output: Path | None, force: bool) -> None:
         write_text_atomic(output, text, force=force)
     except OutputFileError as error:
         fail(str(error))
-
-
-def _emit_report(snapshot: Snapshot, output: Path | None, force: bool, verbose: bool) -> None:
-    import io
-
-    from rich.console import Console
-
-    from envkit.render.report import print_report
-
-    if output is None:
-        print_report(Console(highlight=False), snapshot, verbose=verbose)
-        return
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=120, color_system=None, highlight=False)
-    print_report(console, snapshot, verbose=verbose)
-    _emit(buffer.getvalue(), output, force)
 
 
 @app.command()
@@ -187,6 +180,17 @@ def doctor(
     list_checks: Annotated[
         bool, typer.Option("--list-checks", help="List every check and exit.")
     ] = False,
+    run_smoke: Annotated[
+        bool,
+        typer.Option("--smoke", help="Then train the tutorial's MNIST network (envkit smoke)."),
+    ] = False,
+    smoke_data: Annotated[
+        Path | None,
+        typer.Option("--smoke-data", metavar="PATH", help="MNIST for --smoke (see envkit smoke)."),
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="--smoke never downloads MNIST.")
+    ] = False,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout."),
@@ -199,23 +203,35 @@ def doctor(
         return
     if as_json and markdown:
         fail("give --json or --markdown, not both")
-    if snapshot_file is not None and (python or env):
-        fail("--snapshot diagnoses a saved machine; --python and --env examine this one")
+    if snapshot_file is not None and (python or env or run_smoke):
+        fail("--snapshot diagnoses a saved machine; --python, --env and --smoke examine this one")
     _check_output(output, force)
-    snapshot = _load_snapshot(snapshot_file) if snapshot_file else _collect(python, env)
-    from envkit.doctor import diagnose
+    target = None if snapshot_file else resolve_target(python, env)
+    snapshot = _load_snapshot(snapshot_file) if snapshot_file else _collect(target)
+    from envkit.doctor import diagnose, with_findings
 
     report = diagnose(snapshot)
+    if run_smoke:
+        report = with_findings(report, _doctor_smoke_findings(target, smoke_data, offline))
     text = _doctor_text(report, as_json, markdown, redact, verbose, output)
     if text is not None:
         _emit(text, output, force)
     raise typer.Exit(report.exit_status)
 
 
-def _collect(python: str | None, env: str | None) -> Snapshot:
+def _collect(target: str | None) -> Snapshot:
     from envkit.probes import collect
 
-    return collect(resolve_target(python, env))
+    return collect(target)
+
+
+def _doctor_smoke_findings(
+    target: str | None, data: Path | None, offline: bool
+) -> tuple[Finding, ...]:
+    from envkit.smoke import SmokeSpec, findings_from
+
+    spec = SmokeSpec(data=str(data) if data else None, offline=offline)
+    return findings_from(_run_smoke(target, spec))
 
 
 def _load_snapshot(path: Path) -> Snapshot:
@@ -297,8 +313,124 @@ def _print_checks() -> None:
 
     from envkit.render.doctor import print_checks
     from envkit.rules.registry import all_checks
+    from envkit.smoke import SMOKE_CHECKS
 
-    print_checks(Console(highlight=False), tuple(c.info for c in all_checks()))
+    checks = (*(c.info for c in all_checks()), *SMOKE_CHECKS)
+    print_checks(Console(highlight=False), checks)
+
+
+class Device(str, enum.Enum):
+    AUTO = "auto"
+    CPU = "cpu"
+    GPU = "gpu"
+    ALL = "all"
+
+
+class SmokeModel(str, enum.Enum):
+    MLP = "mlp"
+    CNN = "cnn"
+    RNN = "rnn"
+    ALL = "all"
+
+
+class Backend(str, enum.Enum):
+    TENSORFLOW = "tensorflow"
+    JAX = "jax"
+    TORCH = "torch"
+
+
+@app.command()
+def smoke(
+    python: PythonOption = None,
+    env: EnvOption = None,
+    device: Annotated[
+        Device, typer.Option(help="Where to train; all = CPU then GPU.")
+    ] = Device.AUTO,
+    model: Annotated[
+        list[SmokeModel] | None,
+        typer.Option(help="mlp (the tutorial's), cnn, rnn or all; repeatable."),
+    ] = None,
+    backend: Annotated[
+        Backend | None, typer.Option(help="Keras 3 backend (default: TensorFlow where installed).")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(min=1, help="Epochs (default 5).")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Batch size.")] = 128,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="One epoch on a subset: a verdict in seconds.")
+    ] = False,
+    data: Annotated[
+        Path | None,
+        typer.Option(metavar="PATH", help="mnist.npz, or a folder with the four IDX .gz files."),
+    ] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Never download MNIST.")] = False,
+    timeout: Annotated[
+        float, typer.Option(min=1, metavar="SECONDS", help="Kill the run after this long.")
+    ] = 900.0,
+    as_json: Annotated[bool, typer.Option("--json", help="The result as JSON.")] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+) -> None:
+    """Train the tutorial's MNIST network in the examined environment, and prove where it ran."""
+    from envkit.smoke import SmokeSpec, findings_from
+    from envkit.smoke.render import exit_status, print_result, smoke_json
+
+    _check_output(output, force)
+    spec = SmokeSpec(
+        models=_smoke_models(model),
+        device=device.value,
+        epochs=epochs,
+        batch_size=batch_size,
+        quick=quick,
+        backend=backend.value if backend else None,
+        data=str(data) if data else None,
+        offline=offline,
+        timeout_s=timeout,
+    )
+    result = _run_smoke(resolve_target(python, env), spec)
+    findings = findings_from(result)
+    if as_json:
+        _emit(smoke_json(result, findings), output, force)
+    else:
+        _emit_rich(lambda console: print_result(console, result, findings), output, force)
+    raise typer.Exit(exit_status(result))
+
+
+def _smoke_models(models: list[SmokeModel] | None) -> tuple[str, ...] | None:
+    if not models:
+        return None
+    if SmokeModel.ALL in models:
+        return ("mlp", "cnn", "rnn")
+    return tuple(dict.fromkeys(m.value for m in models))
+
+
+def _run_smoke(target: str | None, spec: SmokeSpecType) -> SmokeResultType:
+    """Run the job with a live progress bar on stderr; bad input ends the command."""
+    from rich.console import Console
+
+    from envkit.smoke import run_smoke
+    from envkit.smoke.render import SmokeProgress
+
+    try:
+        with SmokeProgress(Console(stderr=True)) as show:
+            return run_smoke(target, spec, on_event=show)
+    except ValueError as error:  # DataError included: one line naming the file
+        fail(str(error))
+
+
+def _emit_rich(draw: Callable[[Console], None], output: Path | None, force: bool) -> None:
+    import io
+
+    from rich.console import Console
+
+    if output is None:
+        draw(Console(highlight=False))
+        return
+    buffer = io.StringIO()
+    draw(Console(file=buffer, width=120, color_system=None, highlight=False))
+    _emit(buffer.getvalue(), output, force)
 
 
 def main() -> None:

@@ -1,5 +1,3 @@
-# mypy: ignore-errors
-# ruff: noqa: UP004, UP031, SIM105, BLE001
 # (Python 3.6 code run by the target interpreter: no newer syntax, no envkit imports.)
 """envkit smoke job: train the tutorial's MNIST network in the interpreter under examination.
 
