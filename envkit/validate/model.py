@@ -1,0 +1,131 @@
+"""The vocabulary of `envkit validate`: expectations in, a verdict per check out.
+
+A signal that could not be read is never a pass: it is ``fail`` when the check needs it, or
+``skip`` with the reason when the GPU does not support it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+VALIDATION_SCHEMA_VERSION = "1"
+
+
+class Verdict(enum.Enum):
+    PASS = "pass"  # noqa: S105 -- a verdict, not a password
+    WARN = "warn"
+    FAIL = "fail"
+    SKIP = "skip"
+
+    @property
+    def rank(self) -> int:
+        """Worst first: fail, warn, skip, pass."""
+        return {"fail": 0, "warn": 1, "skip": 2, "pass": 3}[self.value]
+
+
+class Tier(enum.Enum):
+    QUICK = "quick"
+    """Passive: NVML, the kernel log and TensorFlow's device list; seconds, no GPU load."""
+    DEFAULT = "default"
+    """Adds active tests through TensorFlow: smoke, GEMM, bandwidth, a distributed step."""
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Fractions of the datasheet figure: below the ``fail`` one fails, below ``pass`` warns."""
+
+    gemm_pass: float = 0.65
+    gemm_fail: float = 0.50
+    tf32_pass: float = 0.60
+    tf32_fail: float = 0.45
+    memory_bandwidth_pass: float = 0.70
+    memory_bandwidth_fail: float = 0.55
+    host_bandwidth_pass: float = 0.75
+    host_bandwidth_fail: float = 0.50
+    sibling_slowdown_warn: float = 0.10
+    """A GPU this much slower than the best GPU of the node warns."""
+
+
+@dataclass(frozen=True, slots=True)
+class Expectations:
+    """What the operator says the instance must have; None means "not checked"."""
+
+    gpu_count: int | None = None
+    gpu_model: str | None = None
+    """Text the NVML name must contain, case-insensitive (e.g. "H100")."""
+    memory_gib: float | None = None
+    """Per GPU; matched within 5 %."""
+    min_driver: str | None = None
+    thresholds: Thresholds = Thresholds()
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    check_id: str
+    """Stable, dotted: gpu.ecc-uncorrected, perf.gemm-bf16, node.gpu-count."""
+    verdict: Verdict
+    title: str
+    """One line: what was checked and how it came out."""
+    evidence: str
+    """The numbers: measured, expected, threshold, or why the check was skipped."""
+    gpu_index: int | None = None
+    """The GPU this result is about; None for the node as a whole."""
+    measured: float | None = None
+    expected: float | None = None
+    unit: str | None = None
+    action: str | None = None
+    """What an operator should do: drain, reboot, reset, replace, or a command."""
+
+
+@dataclass(frozen=True, slots=True)
+class TelemetrySample:
+    """NVML readings taken while the active tests ran."""
+
+    elapsed_s: float
+    gpu_index: int
+    sm_clock_mhz: int | None
+    memory_clock_mhz: int | None
+    temperature_c: int | None
+    power_w: float | None
+    clock_event_reasons: int | None
+    """NVML clock event (throttle) reason bitmask."""
+
+
+@dataclass(frozen=True, slots=True)
+class GpuIdentity:
+    index: int
+    name: str | None
+    uuid: str | None
+    pci_bus_id: str | None
+    memory_total_bytes: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationReport:
+    schema_version: str
+    envkit_version: str
+    node: str
+    """The node's name as the scheduler knows it (--node-name, else the hostname)."""
+    tier: Tier
+    started_at: str
+    duration_s: float
+    driver_version: str | None
+    cuda_driver_version: str | None
+    gpus: tuple[GpuIdentity, ...]
+    expectations: Expectations
+    results: tuple[CheckResult, ...]
+    telemetry: tuple[TelemetrySample, ...] = ()
+
+    @property
+    def verdict(self) -> Verdict:
+        """fail if any check failed, else warn if any warned, else pass (skips do not pass a node
+        by themselves: a node whose every check was skipped fails)."""
+        verdicts = {result.verdict for result in self.results}
+        if Verdict.FAIL in verdicts or verdicts <= {Verdict.SKIP}:
+            return Verdict.FAIL
+        return Verdict.WARN if Verdict.WARN in verdicts else Verdict.PASS
+
+    @property
+    def exit_status(self) -> int:
+        return 1 if self.verdict is Verdict.FAIL else 0
