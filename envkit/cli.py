@@ -44,6 +44,11 @@ EnvOption = Annotated[
     str | None,
     typer.Option("--env", metavar="NAME", help="Examine the conda environment of this name."),
 ]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout."),
+]
+ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")]
 
 
 def fail(message: str) -> NoReturn:
@@ -103,11 +108,8 @@ def report(
     python: PythonOption = None,
     env: EnvOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="The whole snapshot as JSON.")] = False,
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout."),
-    ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+    output: OutputOption = None,
+    force: ForceOption = False,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Every package and build fact.")
     ] = False,
@@ -191,11 +193,8 @@ def doctor(
     offline: Annotated[
         bool, typer.Option("--offline", help="--smoke never downloads MNIST.")
     ] = False,
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout."),
-    ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+    output: OutputOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Judge whether driver, GPU, Python, TensorFlow and Keras fit, and print the fixes."""
     if list_checks:
@@ -367,11 +366,8 @@ def smoke(
         float, typer.Option(min=1, metavar="SECONDS", help="Kill the run after this long.")
     ] = 900.0,
     as_json: Annotated[bool, typer.Option("--json", help="The result as JSON.")] = False,
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout."),
-    ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+    output: OutputOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Train the tutorial's MNIST network in the examined environment, and prove where it ran."""
     from envkit.smoke import SmokeSpec, findings_from
