@@ -14,14 +14,16 @@ CUDA_ON_WSL = "https://docs.nvidia.com/cuda/wsl-user-guide/index.html"
 VISIBLE_DEVICES_DOC = "https://docs.nvidia.com/cuda/cuda-c-programming-guide/index.html#env-vars"
 
 
-def _nvml_failure(snapshot: Snapshot) -> Unavailable | None:
-    return snapshot.nvml if isinstance(snapshot.nvml, Unavailable) else None
+def _nvml_failure(snapshot: Snapshot, code: str) -> Unavailable | None:
+    """NVML's failure to start, when it failed with ``code``."""
+    failure = snapshot.nvml
+    return failure if isinstance(failure, Unavailable) and failure.code == code else None
 
 
 @check("nvidia.driver-installed", "nvidia", "An NVIDIA GPU on the PCI bus has a driver installed.")
 def driver_installed(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
-    failure = _nvml_failure(snapshot)
-    if failure is None or failure.code != "nvml-library-not-found":
+    failure = _nvml_failure(snapshot, "nvml-library-not-found")
+    if failure is None:
         return
     kernel = facts.kernel(snapshot)
     if kernel is not None and kernel.pci_gpus:
@@ -54,8 +56,8 @@ def driver_installed(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
 
 @check("nvidia.kernel-module", "nvidia", "The NVIDIA kernel module is loaded.")
 def kernel_module_loaded(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
-    failure = _nvml_failure(snapshot)
-    if failure is None or failure.code != "nvml-driver-not-loaded":
+    failure = _nvml_failure(snapshot, "nvml-driver-not-loaded")
+    if failure is None:
         return
     kernel = facts.kernel(snapshot)
     causes: list[str] = []
@@ -83,8 +85,8 @@ def kernel_module_loaded(snapshot: Snapshot, info: CheckInfo) -> Iterator[Findin
 
 @check("nvidia.version-mismatch", "nvidia", "The driver's library and kernel module match.")
 def library_matches_module(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
-    failure = _nvml_failure(snapshot)
-    if failure is None or failure.code != "nvml-version-mismatch":
+    failure = _nvml_failure(snapshot, "nvml-version-mismatch")
+    if failure is None:
         return
     kernel = facts.kernel(snapshot)
     loaded = kernel.module_version if kernel else None
@@ -103,8 +105,8 @@ def library_matches_module(snapshot: Snapshot, info: CheckInfo) -> Iterator[Find
 
 @check("nvidia.permission", "nvidia", "This user may open the NVIDIA devices.")
 def may_open_devices(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
-    failure = _nvml_failure(snapshot)
-    if failure is None or failure.code != "nvml-no-permission":
+    failure = _nvml_failure(snapshot, "nvml-no-permission")
+    if failure is None:
         return
     yield info.finding(
         Severity.ERROR,
