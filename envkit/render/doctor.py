@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import textwrap
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from rich.console import Console
 from rich.style import Style
@@ -76,16 +76,53 @@ MIN_TEXT_WIDTH = 30
 def print_doctor(console: Console, report: DoctorReport, *, verbose: bool) -> None:
     console.print(Text(f"envkit doctor {report.snapshot.envkit_version}", style="bold"))
     console.print()
-    hidden = False
-    for area in shown_areas(report.findings):
-        findings = findings_in(report.findings, area)
-        _print_area_line(console, area, area_summary(report.snapshot, area), findings)
-        for finding in findings:
-            hidden |= _print_finding(console, finding, verbose=verbose)
+    summaries = {area: area_summary(report.snapshot, area) for area in shown_areas(report.findings)}
+    hidden = print_findings(console, report.findings, summaries, verbose=verbose)
     console.print()
     console.print(Text(summary_line(report), style=_summary_style(report)), soft_wrap=True)
     if hidden:
         console.print(Text("Run envkit doctor -v to see the evidence for every finding.", "dim"))
+
+
+def print_findings(
+    console: Console,
+    findings: tuple[Finding, ...],
+    summaries: Mapping[str, str],
+    *,
+    verbose: bool,
+) -> bool:
+    """Each shown area's line ([✓]/[!]/[✗], title, ``summaries[area]``) and its findings, as
+    the doctor prints them; True when something was left out for want of ``verbose``."""
+    hidden = False
+    for area in shown_areas(findings):
+        in_area = findings_in(findings, area)
+        _print_area_line(console, area, summaries.get(area, ""), in_area)
+        for finding in in_area:
+            hidden |= _print_finding(console, finding, verbose=verbose)
+    return hidden
+
+
+def findings_summary(findings: Iterable[Finding]) -> str:
+    """ "No issues found." or "2 errors, 1 warning in 2 areas." (infos are not issues)."""
+    findings = tuple(findings)
+    errors = sum(1 for f in findings if f.severity is Severity.ERROR)
+    warnings = sum(1 for f in findings if f.severity is Severity.WARNING)
+    if not errors and not warnings:
+        return "No issues found."
+    issues = [f for f in findings if f.severity is not Severity.INFO]
+    counts = [
+        _plural(errors, "error", "errors") if errors else None,
+        _plural(warnings, "warning", "warnings") if warnings else None,
+    ]
+    areas = len({finding.area for finding in issues})
+    return f"{', '.join(c for c in counts if c)} in {_plural(areas, 'area', 'areas')}."
+
+
+def findings_style(findings: Iterable[Finding]) -> str:
+    """The summary line's style: red with errors, yellow with warnings, else green."""
+    return {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", None: "bold green"}[
+        area_mark(findings)
+    ]
 
 
 def print_checks(console: Console, checks: tuple[CheckInfo, ...]) -> None:
@@ -127,17 +164,7 @@ def area_title(area: str) -> str:
 
 def summary_line(report: DoctorReport) -> str:
     """ "No issues found." or "2 errors, 1 warning in 2 areas." (infos are not issues)."""
-    errors = report.count(Severity.ERROR)
-    warnings = report.count(Severity.WARNING)
-    if not errors and not warnings:
-        return "No issues found."
-    issues = [f for f in report.findings if f.severity is not Severity.INFO]
-    counts = [
-        _plural(errors, "error", "errors") if errors else None,
-        _plural(warnings, "warning", "warnings") if warnings else None,
-    ]
-    areas = len({finding.area for finding in issues})
-    return f"{', '.join(c for c in counts if c)} in {_plural(areas, 'area', 'areas')}."
+    return findings_summary(report.findings)
 
 
 def area_summary(snapshot: Snapshot, area: str) -> str:
