@@ -2,6 +2,8 @@
 # Create the Python environments envkit's tests probe for real.
 #
 #   tf     venv of Python 3.11 with tensorflow==2.21.*        (required; ~2 GB)
+#   keras-torch, keras-jax  venvs of Python 3.11 with Keras 3 over PyTorch (CPU) or JAX,
+#          no TensorFlow (optional)
 #   tf112  venv of Python 3.6 with tensorflow==1.12.0 and keras==2.2.4
 #          (the old tutorial stack; built only where a Python 3.6 exists)
 #
@@ -114,6 +116,11 @@ main() {
         exit 1
     fi
 
+    build_keras_backend keras-torch "$py311" "torch==2.13.0 keras numpy" \
+        "import os; os.environ['KERAS_BACKEND'] = 'torch'; import torch, keras; print('torch', torch.__version__, 'keras', keras.__version__)"
+    build_keras_backend keras-jax "$py311" "jax jaxlib keras numpy" \
+        "import os; os.environ['KERAS_BACKEND'] = 'jax'; import jax, keras; print('jax', jax.__version__, 'keras', keras.__version__)"
+
     rm -f "$ROOT/tf112.skipped"
     if [[ "${ENVKIT_SKIP_TF112:-0}" == "1" ]]; then
         skip tf112 "ENVKIT_SKIP_TF112=1"
@@ -129,6 +136,18 @@ main() {
         "pip<22" "tensorflow==1.12.0 keras==2.2.4 numpy<1.17 h5py<3 protobuf<3.20" \
         "import tensorflow as tf, keras; print('tensorflow', tf.__version__, 'keras', keras.__version__)"; then
         skip tf112 "tensorflow==1.12.0 did not install with $py36"
+    fi
+}
+
+# Keras 3 over PyTorch or JAX, without TensorFlow: the smoke's other backends. Optional: a
+# registry that lacks the wheels skips them, with the reason.
+build_keras_backend() {
+    local name="$1" python="$2" packages="$3" check_code="$4"
+    rm -f "$ROOT/$name.skipped"
+    if [[ "${ENVKIT_SKIP_KERAS_BACKENDS:-0}" == "1" ]]; then
+        skip "$name" "ENVKIT_SKIP_KERAS_BACKENDS=1"
+    elif ! build_env "$name" "$python" "pip" "$packages" "$check_code"; then
+        skip "$name" "pip could not install $packages with $python"
     fi
 }
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,17 @@ import pytest
 from tests.envs import require_test_env
 from tests.test_cli import assert_one_line_usage_error, envkit
 from tests.test_smoke_data import write_idx_folder
+
+
+def envkit_with_env(extra: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "envkit", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **extra},
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +89,39 @@ def test_list_checks_includes_the_smoke_checks() -> None:
     result = envkit("doctor", "--list-checks")
     assert "smoke.trains" in result.stdout
     assert "smoke.import-sigill" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("env_name", "backend", "model"), [("keras-torch", "torch", "cnn"), ("keras-jax", "jax", "mlp")]
+)
+def test_keras_3_backends_without_tensorflow(
+    env_name: str, backend: str, model: str, tmp_path: Path
+) -> None:
+    python = require_test_env(env_name)
+    # a keras.json naming TensorFlow, as Keras writes it by itself, must not send us there
+    (tmp_path / "keras.json").write_text('{"backend": "tensorflow"}')
+    result = envkit_with_env(
+        {"KERAS_HOME": str(tmp_path)},
+        "smoke",
+        "--python",
+        python,
+        "--quick",
+        "--offline",
+        "--model",
+        "cnn",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    document = json.loads(result.stdout)
+    assert document["result"]["stack"]["backend"] == backend
+    assert document["result"]["stack"]["tensorflow_version"] is None
+    [run] = document["result"]["runs"]
+    assert run["placement"]["on_requested_device"] is True
+    assert run["placement"]["variable_devices"]
+
+
+def test_explicit_backend_that_is_missing_is_reported(tmp_path: Path) -> None:
+    python = require_test_env("keras-torch")
+    result = envkit("smoke", "--python", python, "--quick", "--offline", "--backend", "jax")
+    assert result.returncode == 1
+    assert "jax" in result.stdout

@@ -87,22 +87,34 @@ def error_fields(error, stage):
 
 
 def choose_backend(requested):
-    """tensorflow where installed, else the backend Keras is configured for."""
+    """tensorflow where installed, else the backend Keras is configured for, else the one
+    backend that is installed (jax, then torch)."""
     if requested:
         return requested
     import importlib.util
 
     if importlib.util.find_spec("tensorflow") is not None:
         return "tensorflow"
-    configured = os.environ.get("KERAS_BACKEND")
-    if configured:
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    # Keras writes "tensorflow" into a new keras.json by itself: the file's backend counts
+    # only when it is installed.
+    configured = _configured_backend()
+    if configured and importlib.util.find_spec(configured) is not None:
         return configured
+    for backend in ("jax", "torch"):
+        if importlib.util.find_spec(backend) is not None:
+            return backend
+    return "tensorflow"
+
+
+def _configured_backend():
     home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
     try:
         with open(os.path.join(home, "keras.json")) as handle:
-            return json.load(handle).get("backend") or "tensorflow"
-    except (OSError, ValueError):
-        return "tensorflow"
+            return json.load(handle).get("backend")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 class Stack(object):
@@ -275,6 +287,11 @@ class TorchStack(Stack):
         found = Stack.versions(self)
         found["backend_version"] = self.torch.__version__
         return found
+
+    def device_scope(self, device):
+        # Keras's torch backend names devices as torch does: a scope of "cpu:0" puts the
+        # variables on a device other than its default "cpu", and fit() then sees no gradients.
+        return self.keras.device("gpu" if device == "gpu" else "cpu")
 
     def placement(self, model, sample, device):
         output = model(sample, training=False)
