@@ -111,6 +111,9 @@ def _pip_part(
     required = {
         name for dist in details.values() if dist.local_source is None for name in dist.requires
     }
+    tensorflow = details.get("tensorflow")
+    if tensorflow is not None and _extras("tensorflow", details):
+        required.update(tensorflow.extra_requires)  # the extra written brings them
     lines = []
     for dist in info.distributions:
         key = normalize_name(dist.name)
