@@ -12,12 +12,17 @@ from envkit.model import Severity
 from envkit.render.doctor import findings_style, findings_summary, print_findings
 from envkit.render.report import SEPARATOR
 
+AREAS = ("python", "tensorflow")
+"""The doctor's lines an environment file speaks to."""
+
 
 def print_check(console: Console, result: CheckResult, *, verbose: bool) -> None:
     kind = "requirements file" if result.document.kind == "requirements" else "conda environment"
     console.print(Text(f"envkit env check {result.path} ({kind})", style="bold"), soft_wrap=True)
     console.print()
-    hidden = print_findings(console, result.findings, area_summaries(result), verbose=verbose)
+    hidden = print_findings(
+        console, result.findings, area_summaries(result), verbose=verbose, areas=AREAS
+    )
     console.print()
     console.print(
         Text(findings_summary(result.findings), style=findings_style(result.findings)),

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import textwrap
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from rich.console import Console
 from rich.style import Style
@@ -90,11 +90,15 @@ def print_findings(
     summaries: Mapping[str, str],
     *,
     verbose: bool,
+    areas: Sequence[str] | None = None,
 ) -> bool:
-    """Each shown area's line ([✓]/[!]/[✗], title, ``summaries[area]``) and its findings, as
-    the doctor prints them; True when something was left out for want of ``verbose``."""
+    """Each area's line ([✓]/[!]/[✗], title, ``summaries[area]``) and its findings, as the
+    doctor prints them; True when something was left out for want of ``verbose``. ``areas``
+    defaults to :func:`shown_areas`; areas of findings it leaves out are added after it."""
+    listed = list(areas) if areas is not None else shown_areas(findings)
+    listed += [area for area in _areas_of(f.area for f in findings) if area not in listed]
     hidden = False
-    for area in shown_areas(findings):
+    for area in listed:
         in_area = findings_in(findings, area)
         _print_area_line(console, area, summaries.get(area, ""), in_area)
         for finding in in_area:
