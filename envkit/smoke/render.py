@@ -134,27 +134,26 @@ def _metrics(fields: dict[str, Any]) -> str:
     return f"loss {shown_loss} · acc {shown_acc}"
 
 
-def result_table(result: SmokeResult) -> Table:
+WIDE_TABLE_COLUMNS = 110
+"""Below this console width the table drops s/epoch and peak RSS and folds in the reference."""
+
+
+def result_table(result: SmokeResult, *, wide: bool = True) -> Table:
     table = Table(title=None, show_edge=False, header_style="bold")
-    for column, justify in (
-        ("model", "left"),
-        ("device", "left"),
-        ("epochs", "right"),
-        ("train acc", "right"),
-        ("test acc", "right"),
-        ("reference", "right"),
-        ("samples/s", "right"),
-        ("s/epoch", "right"),
-        ("peak RSS", "right"),
-        ("verdict", "left"),
-    ):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    columns = [("model", "left"), ("device", "left"), ("epochs", "right")]
+    columns += [("train acc", "right"), ("test acc", "right")]
+    columns += [("reference", "right")] if wide else []
+    columns += [("samples/s", "right")]
+    columns += [("s/epoch", "right"), ("peak RSS", "right")] if wide else []
+    columns += [("verdict", "left")]
+    for column, justify in columns:
+        table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for run in result.runs:
-        table.add_row(*_row(run))
+        table.add_row(*_row(run, wide=wide))
     return table
 
 
-def _row(run: SmokeRun) -> list[str | Text]:
+def _row(run: SmokeRun, *, wide: bool) -> list[str | Text]:
     reference = run.reference
     wanted = f"≥ {reference.min_test_accuracy:.3f}"
     if reference.test_accuracy is not None:
@@ -163,18 +162,23 @@ def _row(run: SmokeRun) -> list[str | Text]:
     device = run.device.upper() + (
         f" ({run.device_name})" if run.device == "gpu" and run.device_name else ""
     )
-    return [
+    test = _pct(run.test_accuracy)
+    if not wide:
+        test += f" (≥{reference.min_test_accuracy:.3f})"
+    cells: list[str | Text] = [
         run.model,
         device,
         f"{len(run.epochs)}/{run.epochs_planned}",
         _pct(run.train_accuracy),
-        _pct(run.test_accuracy),
-        wanted,
-        f"{run.samples_per_s:,.0f}" if run.samples_per_s else "-",
-        per_epoch,
-        f"{run.peak_rss_bytes / MIB:,.0f} MiB" if run.peak_rss_bytes else "-",
-        Text(run.verdict.value.upper(), style=_VERDICT_STYLE[run.verdict]),
+        test,
     ]
+    cells += [wanted] if wide else []
+    cells.append(f"{run.samples_per_s:,.0f}" if run.samples_per_s else "-")
+    if wide:
+        cells.append(per_epoch)
+        cells.append(f"{run.peak_rss_bytes / MIB:,.0f} MiB" if run.peak_rss_bytes else "-")
+    cells.append(Text(run.verdict.value.upper(), style=_VERDICT_STYLE[run.verdict]))
+    return cells
 
 
 def _pct(value: float | None) -> str:
@@ -223,7 +227,7 @@ def summary_lines(result: SmokeResult) -> list[str]:
 
 def print_result(console: Console, result: SmokeResult, findings: Iterable[Finding] = ()) -> None:
     if result.runs:
-        console.print(result_table(result))
+        console.print(result_table(result, wide=console.width >= WIDE_TABLE_COLUMNS))
     for line in summary_lines(result):
         console.print(Text(line))
     for finding in findings:
