@@ -153,9 +153,60 @@ def doctor_schema_text() -> str:
     return json.dumps(doctor_schema(), indent=2, sort_keys=True) + "\n"
 
 
+def validation_schema_path() -> Path:
+    from envkit.validate.model import VALIDATION_SCHEMA_VERSION
+
+    return SCHEMA_DIR / f"validate-{VALIDATION_SCHEMA_VERSION}.schema.json"
+
+
+def validation_schema() -> dict[str, Any]:
+    """The `envkit validate --json` envelope; the report as the validate model describes it."""
+    from envkit.validate.model import VALIDATION_SCHEMA_VERSION, ValidationReport, Verdict
+
+    definitions: dict[str, Any] = {}
+    report = _dataclass_ref(ValidationReport, definitions)
+    definitions["ValidationReport"]["properties"]["schema_version"] = {
+        "const": VALIDATION_SCHEMA_VERSION
+    }
+    count = {"type": "integer", "minimum": 0}
+    summary = {
+        "type": "object",
+        "properties": {verdict.value: count for verdict in Verdict},
+        "required": [verdict.value for verdict in Verdict],
+        "additionalProperties": False,
+    }
+    properties = {
+        "envkit_validate_version": {"const": VALIDATION_SCHEMA_VERSION},
+        "envkit_version": {"type": "string"},
+        "node": {"type": "string"},
+        "verdict": {"enum": [Verdict.PASS.value, Verdict.WARN.value, Verdict.FAIL.value]},
+        "exit_status": {"enum": [0, 1]},
+        "summary": summary,
+        "report": report,
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://envkit.invalid/schemas/validate-{VALIDATION_SCHEMA_VERSION}.schema.json",
+        "title": "envkit validate report",
+        "description": "One node's verdict per check and overall, as `envkit validate --json` "
+        "writes it.",
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+        "$defs": definitions,
+    }
+
+
+def validation_schema_text() -> str:
+    return json.dumps(validation_schema(), indent=2, sort_keys=True) + "\n"
+
+
 if __name__ == "__main__":
     snapshot_schema_path().parent.mkdir(exist_ok=True)
     snapshot_schema_path().write_text(snapshot_schema_text())
     print(f"wrote {snapshot_schema_path()}")
     doctor_schema_path().write_text(doctor_schema_text())
     print(f"wrote {doctor_schema_path()}")
+    validation_schema_path().write_text(validation_schema_text())
+    print(f"wrote {validation_schema_path()}")

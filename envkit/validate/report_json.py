@@ -1,0 +1,119 @@
+"""A validation report as a versioned JSON envelope, described by envkit/schemas/validate-1, and
+the way back from one.
+
+``{"envkit_validate_version": "1", "envkit_version", "node", "verdict", "exit_status", "summary":
+{"pass", "warn", "fail", "skip"}, "report"}``: ``report`` is the ValidationReport encoded by
+``envkit.codec``; the fields beside it repeat what a scheduler or ``jq`` needs without decoding it.
+
+Reading back trusts nothing: the envelope's verdict, exit status, node and counts must agree with
+the checks inside, so an edited or half-written file is an error, never a pass.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from envkit import __version__
+from envkit.codec import DecodeError, decode, encode
+from envkit.validate.model import VALIDATION_SCHEMA_VERSION, ValidationReport, Verdict
+
+ENVELOPE_KEY = "envkit_validate_version"
+
+
+class ValidationFileError(ValueError):
+    """A validation document that cannot be used; the message is one line naming the source.
+
+    ``code`` says which way it failed: ``not-json``, ``not-validate-report`` (some other document),
+    ``other-version`` (an envelope of another version, given in ``version``) or ``invalid``.
+    """
+
+    def __init__(self, message: str, *, code: str, version: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.version = version
+
+
+def validation_envelope(report: ValidationReport) -> dict[str, Any]:
+    return {
+        ENVELOPE_KEY: VALIDATION_SCHEMA_VERSION,
+        "envkit_version": __version__,
+        "node": report.node,
+        "verdict": report.verdict.value,
+        "exit_status": report.exit_status,
+        "summary": summary_counts(report),
+        "report": encode(report),
+    }
+
+
+def validation_json(report: ValidationReport) -> str:
+    return json.dumps(validation_envelope(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def summary_counts(report: ValidationReport) -> dict[str, int]:
+    counts = {verdict.value: 0 for verdict in Verdict}
+    for result in report.results:
+        counts[result.verdict.value] += 1
+    return counts
+
+
+def load_validation(text: str, source: str) -> ValidationReport:
+    """The report in an envelope written by :func:`validation_json`; ValidationFileError if not."""
+    data = _parse(text, source)
+    version = data[ENVELOPE_KEY]
+    if version != VALIDATION_SCHEMA_VERSION:
+        raise ValidationFileError(
+            f"{source} is an envkit validate report of version {version!r}; "
+            f"this envkit reads version {VALIDATION_SCHEMA_VERSION!r}",
+            code="other-version",
+            version=str(version),
+        )
+    if not isinstance(data.get("report"), dict):
+        raise _invalid(source, "$.report: expected an object")
+    try:
+        report = decode(ValidationReport, data["report"])
+    except DecodeError as error:
+        raise _invalid(source, str(error).replace("$", "$.report", 1)) from None
+    _check_agreement(data, report, source)
+    return report
+
+
+def _parse(text: str, source: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValidationFileError(
+            f"{source} is not JSON ({error.msg} at line {error.lineno})", code="not-json"
+        ) from None
+    except RecursionError:
+        raise ValidationFileError(
+            f"{source} is not JSON (nested too deep)", code="not-json"
+        ) from None
+    if not isinstance(data, dict) or ENVELOPE_KEY not in data:
+        raise ValidationFileError(
+            f"{source} is not an envkit validate report (no {ENVELOPE_KEY})",
+            code="not-validate-report",
+        )
+    return data
+
+
+def _check_agreement(data: dict[str, Any], report: ValidationReport, source: str) -> None:
+    expected = {
+        "node": report.node,
+        "verdict": report.verdict.value,
+        "exit_status": report.exit_status,
+        "summary": summary_counts(report),
+    }
+    if report.schema_version != VALIDATION_SCHEMA_VERSION:
+        raise _invalid(source, f"$.report.schema_version is {report.schema_version!r}")
+    for key, value in expected.items():
+        found = data.get(key)
+        if type(found) is not type(value) or found != value:
+            raise _invalid(source, f"$.{key} is {found!r} but the checks inside say {value!r}")
+
+
+def _invalid(source: str, detail: str) -> ValidationFileError:
+    one_line = " ".join(detail.split())
+    return ValidationFileError(
+        f"{source} is not a valid envkit validate report: {one_line}", code="invalid"
+    )
