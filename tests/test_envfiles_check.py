@@ -291,7 +291,9 @@ def test_requirements_file(tmp_path: Path) -> None:
     ids = _ids(result.findings)
     assert "envfile.include" in ids
     assert "line 6" in _one(result.findings, "envfile.requirement-syntax").title
-    assert "envfile.tensorflow-gpu" in _ids(result.findings, Severity.ERROR)
+    gpu = _one(result.findings, "envfile.tensorflow-gpu")
+    assert gpu.severity is Severity.ERROR
+    assert gpu.fix[1:] == ("tensorflow==2.11.*",)  # a requirements line, not YAML
     assert "envfile.numpy" in ids
     assert "envfile.python-unpinned" not in ids
     fixed = fix(result)
@@ -300,6 +302,9 @@ def test_requirements_file(tmp_path: Path) -> None:
     assert lines[0] == "tensorflow==2.11.0"
     assert "numpy<2" in lines
     assert "numpy==2.1.0" not in lines
+    release = knowledge.tensorflow_release("2.11")
+    assert release is not None
+    assert f"conda install -c conda-forge cudatoolkit={release.cuda} cudnn={release.cudnn}" in fixed
 
 
 # ---------------------------------------------------------------- bad input

@@ -257,9 +257,9 @@ def _tensorflow_gpu_findings(doc: EnvDocument, release: knowledge.TfRelease) -> 
         if one_x:
             title = f"tensorflow-gpu {release.series} is TensorFlow 1.x, end of life"
             evidence = (
-                f"{dep.where}: TensorFlow 1.x gets no fixes; its CUDA {release.cuda} and "
-                f"Python {', '.join(release.python_wheels)} are as old. TensorFlow "
-                f"{newest.series} has the GPU build in the tensorflow package"
+                f"{dep.where}: TensorFlow 1.x gets no fixes; {release.series} has wheels for "
+                f"Python {', '.join(release.python_wheels)} only and needs CUDA {release.cuda}. "
+                f"TensorFlow {newest.series} has the GPU build in the tensorflow package"
             )
         else:
             title = "tensorflow-gpu is obsolete; the tensorflow package has the GPU build"
@@ -271,15 +271,21 @@ def _tensorflow_gpu_findings(doc: EnvDocument, release: knowledge.TfRelease) -> 
             Severity.WARNING if one_x else Severity.ERROR,
             title,
             evidence,
-            (f"# {dep.where} ->", *_gpu_line(newest if one_x else release)),
+            (f"# {dep.where} ->", *_gpu_line(doc, newest if one_x else release)),
             PIP_INSTALL_LINK,
         )
 
 
-def _gpu_line(release: knowledge.TfRelease) -> tuple[str, ...]:
-    if release.and_cuda:
-        return ("- pip:", f"    - tensorflow[and-cuda]=={release.series}.*")
-    return ("- pip:", f"    - tensorflow=={release.series}.*")
+def _gpu_line(doc: EnvDocument, release: knowledge.TfRelease) -> tuple[str, ...]:
+    extra = "[and-cuda]" if release.and_cuda else ""
+    return _pip_lines(doc, f"tensorflow{extra}=={release.series}.*")
+
+
+def _pip_lines(doc: EnvDocument, *requirements: str) -> tuple[str, ...]:
+    """Requirements as the file writes them: under - pip: in a conda file, bare in pip's."""
+    if doc.kind != CONDA:
+        return requirements
+    return ("- pip:", *(f"    - {requirement}" for requirement in requirements))
 
 
 def _cuda_findings(
@@ -301,7 +307,7 @@ def _cuda_findings(
         if release.and_cuda:
             fix: tuple[str, ...] = (
                 f"# remove {dep.where}: tensorflow[and-cuda] installs CUDA as pip wheels",
-                *_gpu_line(release),
+                *_gpu_line(doc, release),
             )
         else:
             fix = (f"# {dep.where} ->", f"- {dep.name}={version}")
@@ -347,7 +353,7 @@ def _same_prefix(version: str, wanted: str) -> bool:
 def _keras_findings(doc: EnvDocument, release: knowledge.TfRelease) -> Iterator[Finding]:
     for dep in doc.named("keras"):
         if release.keras_major_default >= 3 and only_majors(dep, (0, 1, 2)):
-            yield _keras_2_finding(dep, release)
+            yield _keras_2_finding(doc, dep, release)
         elif release.keras_major_default < 3 and only_majors(dep, range(3, 10)):
             yield catalog.KERAS.finding(
                 Severity.ERROR,
@@ -363,13 +369,22 @@ def _keras_findings(doc: EnvDocument, release: knowledge.TfRelease) -> Iterator[
                 Severity.ERROR,
                 f"tf-keras is pinned to another series than TensorFlow {release.series}",
                 f"{dep.where}; each tf-keras X.Y requires TensorFlow X.Y",
-                (f"- {knowledge.tf_keras_requirement(release.version)}",),
+                _pip_lines(doc, str(knowledge.tf_keras_requirement(release.version))),
                 KERAS_3_LINK,
             )
 
 
-def _keras_2_finding(dep: Dep, release: knowledge.TfRelease) -> Finding:
+def _keras_2_finding(doc: EnvDocument, dep: Dep, release: knowledge.TfRelease) -> Finding:
     variable, values = knowledge.legacy_keras_environment()
+    tf_keras = str(knowledge.tf_keras_requirement(release.version))
+    if doc.kind == CONDA:
+        keep: tuple[str, ...] = (
+            *_pip_lines(doc, tf_keras),
+            "variables:",
+            f'  {variable}: "{values[0]}"',
+        )
+    else:
+        keep = (tf_keras, f"export {variable}={values[0]}   # before Python starts")
     return catalog.KERAS.finding(
         Severity.ERROR,
         f"Keras 2 is pinned, but TensorFlow {release.series} is built for Keras 3",
@@ -377,10 +392,7 @@ def _keras_2_finding(dep: Dep, release: knowledge.TfRelease) -> Finding:
         f"(keras{release.keras_requirement or '>=3'}), so pip cannot install both",
         (
             f"# remove {dep.where} to use Keras 3, or keep Keras 2 code working with:",
-            "- pip:",
-            f"    - {knowledge.tf_keras_requirement(release.version)}",
-            "variables:",
-            f'  {variable}: "{values[0]}"',
+            *keep,
         ),
         KERAS_3_LINK,
     )
@@ -399,7 +411,7 @@ def _numpy_findings(
                 f"NumPy 2 is pinned, but TensorFlow {release.series} was built for NumPy 1",
                 f"{dep.where}; TensorFlow before 2.18 fails with '_ARRAY_API not found' "
                 "under NumPy 2",
-                (f"# {dep.where} ->", "- numpy<2"),
+                (f"# {dep.where} ->", *_pip_lines(doc, "numpy<2")),
                 NUMPY_2_LINK,
             )
     metadata = release.numpy_requirement_for(python or release.python_wheels[-1])
@@ -409,7 +421,7 @@ def _numpy_findings(
         Severity.WARNING,
         f"NumPy is not pinned below 2; pip may install NumPy 2 with TensorFlow {release.series}",
         f"TensorFlow {release.series} asks only numpy{metadata}, but was built for NumPy 1",
-        ("- numpy<2   # in the pip list",),
+        _pip_lines(doc, "numpy<2"),
         NUMPY_2_LINK,
     )
 

@@ -146,4 +146,10 @@ def _requirements_text(spec: EnvSpec) -> str:
     skip = ("Use it:", "  conda ", "  envkit ")
     header = [f"# {line}" for line in spec.header if not line.startswith(skip)]
     header.append(f"# Python {spec.python}: pip install -r this file in a fresh environment.")
+    from_conda = [line for line in spec.conda if line.split("=")[0] not in ("python", "pip")]
+    if from_conda:
+        header.append(
+            "# Not installable by pip, install first: "
+            f"conda install -c conda-forge {' '.join(from_conda)}"
+        )
     return "\n".join([*header, *spec.pip]) + "\n"
