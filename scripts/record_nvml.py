@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Record what this machine's NVML answers to envkit's probe, for tests/nvml_replay.py.
+"""Record what this machine's NVML answers to envkit's probes, for tests/nvml_replay.py.
 
     python scripts/record_nvml.py h100-sxm-550 --note "8x H100 SXM, driver 550.90.07"
 
-writes tests/fixtures/nvml/<NAME>.json and, where nvidia-smi exists, <NAME>.nvidia-smi.xml
-(``nvidia-smi -q -x``) beside it, a second reader of the same machine for cross-checks. Review
-both before committing: serial numbers and UUIDs identify hardware.
+writes tests/fixtures/nvml/<NAME>.json (what ``probe()`` asks, for envkit doctor),
+tests/fixtures/nvml/health/<NAME>.json (what ``probe_health()`` asks, for envkit validate) and,
+where nvidia-smi exists, <NAME>.nvidia-smi.xml (``nvidia-smi -q -x``) beside the first, a second
+reader of the same machine for cross-checks. Review all before committing: serial numbers and
+UUIDs identify hardware.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     target = args.out_dir / f"{args.name}.json"
     recording = nvml.record(target, note=args.note)
     print(f"wrote {target}: {len(recording['calls'])} calls, {recording['meta']['probe_result']}")
+    health_target = args.out_dir / "health" / f"{args.name}.json"
+    health = nvml.record_health(health_target, note=args.note)
+    print(f"wrote {health_target}: {len(health['calls'])} calls, {health['meta']['probe_result']}")
     smi_xml = _nvidia_smi_xml()
     if smi_xml is not None:
         xml_path = args.out_dir / f"{args.name}.nvidia-smi.xml"
