@@ -514,6 +514,9 @@ class _JobState(_State):
             self.events.append(event)
         return event
 
+    def _on_phase(self, fields: Mapping[str, Any]) -> None:
+        self.stage = str(fields.get("phase"))
+
     def _on_devices(self, fields: Mapping[str, Any]) -> None:
         self.stage = "measure"
 

@@ -496,6 +496,7 @@ def run_worker(tf, np, events, spec):
     options = tf.distribute.experimental.CommunicationOptions(
         timeout_seconds=float(spec.get("collective_timeout_s", 60))
     )
+    events.emit("phase", phase="cluster")
     strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     events.emit(
         "devices",
@@ -536,8 +537,9 @@ def main(argv):
         return EXIT_BAD_SPEC
     events.emit("phase", phase="import")
     try:
+        import tensorflow as tf  # noqa: I001 -- first: its absence is the news, not NumPy's
+
         import numpy as np
-        import tensorflow as tf
 
         if mode == "local":
             configure_cpu(tf, spec.get("cpu_logical_devices"))
