@@ -317,7 +317,7 @@ class StepResult:
 
 
 @dataclass(frozen=True, slots=True)
-class TestNote:
+class WorkloadNote:
     """A test that was skipped (reason) or raised (error_type: message)."""
 
     test: str
@@ -353,8 +353,8 @@ class WorkloadResults:
     determinism: tuple[DeterminismResult, ...]
     bandwidth: tuple[BandwidthResult, ...]
     steps: tuple[StepResult, ...]
-    skips: tuple[TestNote, ...]
-    errors: tuple[TestNote, ...]
+    skips: tuple[WorkloadNote, ...]
+    errors: tuple[WorkloadNote, ...]
     smoke: tuple[SmokeOutcome, ...]
     jobs: tuple[JobOutcome, ...]
     telemetry: tuple[TelemetrySample, ...]
@@ -761,8 +761,8 @@ class _Parsed:
         self.bandwidth: list[BandwidthResult] = []
         self.steps: list[StepResult] = []
         self.digests: list[str] = []
-        self.skips: list[TestNote] = []
-        self.errors: list[TestNote] = []
+        self.skips: list[WorkloadNote] = []
+        self.errors: list[WorkloadNote] = []
 
     def add(self, event: JobEvent) -> None:
         handler = getattr(self, f"_on_{event.name}", None)
@@ -771,7 +771,7 @@ class _Parsed:
         try:
             handler(event.fields)
         except (KeyError, TypeError, ValueError) as error:
-            self.errors.append(TestNote("protocol", None, f"bad {event.name} event: {error}"))
+            self.errors.append(WorkloadNote("protocol", None, f"bad {event.name} event: {error}"))
 
     def _window(self, fields: Mapping[str, Any]) -> Window | None:
         start, end = fields.get("wall_start"), fields.get("wall_end")
@@ -863,14 +863,14 @@ class _Parsed:
 
     def _on_skip(self, fields: Mapping[str, Any]) -> None:
         device = fields.get("device")
-        note = TestNote(str(fields["test"]), device, str(fields.get("reason")))
+        note = WorkloadNote(str(fields["test"]), device, str(fields.get("reason")))
         self.skips.append(note)
 
     def _on_error(self, fields: Mapping[str, Any]) -> None:
         if "test" not in fields:
             return
         message = str(fields.get("message"))
-        note = TestNote(str(fields["test"]), fields.get("device"), message, str(fields["type"]))
+        note = WorkloadNote(str(fields["test"]), fields.get("device"), message, str(fields["type"]))
         self.errors.append(note)
 
 
