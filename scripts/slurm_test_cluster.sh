@@ -9,6 +9,8 @@
 # After start: export SLURM_CONF=DIR/slurm.conf, then sbatch/srun/scontrol/sinfo as usual.
 # Needs root (slurmd starts job steps as the submitting user) and Debian's slurm-wlm + munge:
 #   apt-get install -y --no-install-recommends slurmctld slurmd slurm-client munge
+# ENVKIT_SLURM_HEALTHCHECK=PROGRAM (when DIR has no slurm.conf yet) makes slurmd run PROGRAM as
+# its HealthCheckProgram at start and every ENVKIT_SLURM_HEALTHCHECK_INTERVAL (300) seconds.
 # Ports: ENVKIT_SLURM_PORT (default 16817) for slurmctld and the next one for slurmd, so that a
 # real Slurm on the machine is not disturbed. Every wait is bounded (ENVKIT_SLURM_WAIT_S, 30 s).
 set -euo pipefail
@@ -74,6 +76,13 @@ start_munge() {
     die "munge does not answer on $dir/munge/munge.socket; see $dir/munge/munged.log"
 }
 
+health_check_lines() { # with ENVKIT_SLURM_HEALTHCHECK=PROGRAM, slurmd runs it as on a real node
+  [[ -n ${ENVKIT_SLURM_HEALTHCHECK:-} ]] || return 0
+  echo "HealthCheckProgram=$ENVKIT_SLURM_HEALTHCHECK"
+  echo "HealthCheckInterval=${ENVKIT_SLURM_HEALTHCHECK_INTERVAL:-300}"
+  echo "HealthCheckNodeState=ANY"
+}
+
 write_slurm_conf() {
   mkdir -p "$dir/state" "$dir/spool" "$dir/log"
   local cpus
@@ -109,6 +118,7 @@ SlurmdTimeout=30
 InactiveLimit=0
 KillWait=5
 MinJobAge=300
+$(health_check_lines)
 NodeName=$node NodeAddr=127.0.0.1 CPUs=$cpus State=UNKNOWN
 PartitionName=debug Nodes=$node Default=YES MaxTime=60 State=UP
 EOF
@@ -117,7 +127,8 @@ EOF
 node_ready() {
   local state
   state=$(sinfo -h -n "$node" -o %t 2>/dev/null) || return 1
-  [[ $state == idle* || $state == mix* || $state == alloc* ]]
+  # a drained node answers too: a health check may drain it as soon as slurmd starts
+  [[ $state =~ ^(idle|mix|alloc|drain|drng)$ ]]
 }
 
 start() {

@@ -238,3 +238,44 @@ def test_healthcheck_with_the_real_envkit(slurm: Cluster, tmp_path: Path) -> Non
         assert all(check in reason for check in failed) or "skipped" in reason
     else:
         assert slurm.node_reason() in ("", "none")
+
+
+def test_slurmd_runs_the_healthcheck_program(tmp_path: Path) -> None:
+    """slurm.conf names a wrapper (slurmd gives the program no environment) that runs
+    healthcheck.sh with the real envkit; slurmd runs it as soon as it starts."""
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if missing or os.geteuid() != 0:
+        _unavailable(f"Slurm is not installed (no {', '.join(missing)}) or this is not root")
+    folder = tmp_path / "cluster"
+    done_marker = tmp_path / "healthcheck.done"
+    wrapper = tmp_path / "envkit-healthcheck"
+    wrapper.write_text(
+        "#!/bin/bash\n"
+        f"export SLURM_CONF={folder / 'slurm.conf'} ENVKIT='{envkit_command()}'\n"
+        f"export ENVKIT_HC_DIR={tmp_path / 'hc'} ENVKIT_HC_CONFIG=/nonexistent\n"
+        f"bash {HEALTHCHECK}\n"
+        f"echo $? > {done_marker}\n"
+    )
+    wrapper.chmod(0o755)
+    env = {**os.environ, "ENVKIT_SLURM_PORT": str(_free_port_pair())}
+    env |= {"ENVKIT_SLURM_HEALTHCHECK": str(wrapper), "SLURM_CONF": str(folder / "slurm.conf")}
+    cluster = Cluster(folder, env, socket.gethostname().split(".")[0])
+    started = cluster.run("bash", str(CLUSTER_SCRIPT), "start", str(folder), timeout=120)
+    try:
+        if started.returncode != 0:
+            _unavailable(f"the one-node Slurm cluster did not start: {started.stderr.strip()}")
+        deadline = time.monotonic() + 120
+        while not done_marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        status = int(done_marker.read_text())
+        reason = cluster.node_reason()
+        if not cli_has("validate"):
+            assert status == 1
+            assert reason == "envkit: validate could not run (exit 2): No such command 'validate'."
+            pytest.xfail(NOT_IN_CLI)
+        report = load_validation((tmp_path / "hc" / "healthcheck.json").read_text(), "hc.json")
+        assert report.node == cluster.node  # from SLURMD_NODENAME
+        assert status == report.exit_status
+        assert reason.startswith("envkit: ") if status else reason in ("", "none")
+    finally:
+        cluster.run("bash", str(CLUSTER_SCRIPT), "stop", str(folder), timeout=120)

@@ -10,14 +10,23 @@
 #
 # Slurm kills a HealthCheckProgram after 60 s, so envkit gets ENVKIT_HC_TIMEOUT_S (45) and is
 # then killed; a check that timed out or could not run drains the node too: a node envkit could
-# not check is not a healthy node. Environment (set it in a wrapper or /etc/default/slurmd):
-#   ENVKIT          the envkit command, split on spaces (default: envkit)
+# not check is not a healthy node.
+#
+# slurmd runs the program with no environment but SLURMD_NODENAME (no PATH either), so the
+# settings below are read from /etc/default/envkit-healthcheck (ENVKIT_HC_CONFIG), a shell file
+# of VAR=value lines, or exported by a wrapper that slurm.conf names instead of this script:
+#   ENVKIT          the envkit command, split on spaces (default: envkit; best a full path)
 #   ENVKIT_HC_ARGS  extra validate options, e.g. "--expect-gpus 8 --expect-gpu-model H100"
 #   ENVKIT_NODE     Slurm's name for this node (default: $SLURMD_NODENAME, else hostname -s)
 #   ENVKIT_HC_DIR   where the last report is kept (default: /run/envkit)
 #   ENVKIT_HC_DRY_RUN=1  say what would be done, change nothing
 # Exit status: 0 healthy, 1 drained (or would be).
 set -uo pipefail
+
+export PATH=${PATH:-/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}
+config=${ENVKIT_HC_CONFIG:-/etc/default/envkit-healthcheck}
+# shellcheck source=/dev/null
+[[ -r $config ]] && source "$config"
 
 read -r -a envkit <<<"${ENVKIT:-envkit}"
 read -r -a extra <<<"${ENVKIT_HC_ARGS:-}"
