@@ -90,6 +90,7 @@ class _Peak:
     value: float | None
     basis: str
     """What the figure is (e.g. "H100 SXM5 80GB dense BF16"), or why there is none."""
+    called: str = "the datasheet"
 
 
 class _Judge:
@@ -122,7 +123,9 @@ class _Judge:
                 return _Peak(None, "no CPU expectations were given")
             value = getattr(self.cpu, figure)
             why = f"no {label} figure in the CPU expectations"
-            return _Peak(value, f"CPU {label}, {self.cpu.source}" if value else why)
+            return _Peak(
+                value, f"CPU {label}, {self.cpu.source}" if value else why, "the expected figure"
+            )
         model = self.models.get(device.index)
         if model is None:
             return _Peak(None, "unknown GPU model (not in envkit's table)")
@@ -326,8 +329,8 @@ def _gemm_check(judge: _Judge, device: DevicePlan, precision: str) -> CheckResul
     fraction = measured.tflops / peak.value
     verdict = grade(fraction, pass_at, fail_below)
     limits = f"pass >= {pass_at:.0%}, fail < {fail_below:.0%} of {peak.value:g} ({peak.basis})"
-    evidence = f"{done}; {fraction:.0%} of the datasheet; {limits}"
-    title = f"{title}, {fraction:.0%} of the datasheet"
+    evidence = f"{done}; {fraction:.0%} of {peak.called}; {limits}"
+    title = f"{title}, {fraction:.0%} of {peak.called}"
     verdict, title, evidence = _attribute(judge, device, measured.window, verdict, title, evidence)
     return _gemm_result(check_id, verdict, title, evidence, device, measured, peak.value)
 
@@ -534,7 +537,7 @@ def _memory_check(judge: _Judge, device: DevicePlan) -> CheckResult:
         f"pass >= {thresholds.memory_bandwidth_pass:.0%}, "
         f"fail < {thresholds.memory_bandwidth_fail:.0%}"
     )
-    title = f"{title}, {fraction:.0%} of the datasheet"
+    title = f"{title}, {fraction:.0%} of {peak.called}"
     verdict, title, evidence = _attribute(judge, device, measured.window, verdict, title, evidence)
     return _bandwidth_result(check_id, verdict, title, evidence, device, measured, peak.value)
 

@@ -1,0 +1,120 @@
+"""The default tier's workloads on this machine's CPU, with the figures they measure.
+
+    .venv/bin/python scripts/bench_validate.py [--python PATH] [--devices N] [--gemm-n N]
+        [--memory-mib N] [--seconds S] [--rounds N] [--smoke]
+
+Runs the measurement job (GEMM per precision, repeated GEMM compared bitwise, device-memory
+bandwidth, a MirroredStrategy step across N logical CPU devices) and the MultiWorkerMirrored
+step by two workers on loopback, ``--rounds`` times, and prints the median of each figure and
+the wall time of each stage. On a GPU machine the same figures, judged, come from
+``envkit validate --tier default --json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from envkit.smoke import SmokeSpec  # noqa: E402 -- after the path set-up
+from envkit.validate.workloads import (  # noqa: E402
+    WorkloadEvent,
+    WorkloadResults,
+    plan_cpu_workloads,
+    run_workloads,
+)
+
+DEFAULT_PYTHON = (
+    Path(os.environ.get("ENVKIT_TEST_ENVS") or Path.home() / ".cache/envkit/test-envs")
+    / "tf/bin/python"
+)
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--python", default=str(DEFAULT_PYTHON))
+    parser.add_argument("--devices", type=int, default=2, help="logical CPU devices")
+    parser.add_argument("--gemm-n", type=int, default=1024)
+    parser.add_argument("--memory-mib", type=int, default=256)
+    parser.add_argument("--seconds", type=float, default=1.0, help="timed part of each figure")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", help="also the quick MNIST smoke run")
+    return parser.parse_args()
+
+
+class StageClock:
+    """Wall time of each stage, from the envkit stage events."""
+
+    def __init__(self) -> None:
+        self.started: dict[str, float] = {}
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, event: WorkloadEvent) -> None:
+        if event.source != "envkit":
+            return
+        stage = str(event.event.fields["stage"])
+        if event.event.fields["status"] == "start":
+            self.started[stage] = event.event.t
+        else:
+            self.seconds[stage] = event.event.t - self.started[stage]
+
+
+def figures(results: WorkloadResults, clock: StageClock) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for gemm in results.gemm:
+        found[f"gemm {gemm.precision} cpu:{gemm.index} TFLOP/s"] = gemm.tflops
+    for band in results.bandwidth:
+        found[f"memory cpu:{band.index} GB/s"] = band.gbps
+    for check in results.determinism:
+        found[f"determinism cpu:{check.index} mismatched elements"] = check.mismatched_elements
+    for step in results.steps:
+        found[f"{step.strategy} step: max weight error"] = step.max_abs_error or 0.0
+        found[f"{step.strategy} step: {step.steps} steps, s"] = step.seconds
+    for stage, seconds in clock.seconds.items():
+        found[f"wall: {stage} stage, s"] = seconds
+    found["wall: run_workloads, s"] = results.wall_seconds
+    return found
+
+
+def main() -> int:
+    args = arguments()
+    plan = plan_cpu_workloads(
+        args.devices,
+        gemm_n=args.gemm_n,
+        precisions=("bf16", "fp16", "fp32"),
+        min_seconds=args.seconds,
+        determinism_n=512,
+        determinism_repeats=10,
+        memory_bytes=args.memory_mib * 2**20,
+        smoke=SmokeSpec(device="cpu", quick=True, offline=True) if args.smoke else None,
+        timeout_s=600.0,
+    )
+    series: dict[str, list[float]] = defaultdict(list)
+    for round_number in range(args.rounds):
+        clock = StageClock()
+        results = run_workloads(args.python, plan, on_event=clock)
+        failures = [f"{job.label}: {job.failure.message}" for job in results.jobs if job.failure]
+        if failures or results.errors:
+            print("round", round_number + 1, "failed:", failures, results.errors, file=sys.stderr)
+            return 1
+        for name, value in figures(results, clock).items():
+            series[name].append(value)
+    print(f"{args.python}: TensorFlow {results.tensorflow_version}, {os.cpu_count()} CPU cores")
+    print(
+        f"{args.devices} logical CPU devices, GEMM {args.gemm_n}³, "
+        f"{args.memory_mib} MiB, {args.seconds:g} s per figure; median of {args.rounds} rounds"
+    )
+    for name, values in series.items():
+        spread = f"  (min {min(values):.4g}, max {max(values):.4g})" if len(values) > 1 else ""
+        print(f"  {name:45} {statistics.median(values):10.4g}{spread}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
