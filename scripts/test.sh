@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up and run envkit's tests on a fresh machine: the project's venv, the real TensorFlow
-# environments the probes are tested against, Debian's real libnvidia-ml, then lint and pytest.
+# environments the probes are tested against, Debian's real libnvidia-ml, Slurm and munge (root,
+# Debian), then lint and pytest.
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,13 @@ if [[ ! -x .venv/bin/python ]]; then
   "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+
+# A one-node Slurm cluster on loopback runs the fleet scripts for real (tests/test_slurm_cluster.py).
+if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    slurmctld slurmd slurm-client munge >/dev/null
+fi
 
 export ENVKIT_TEST_ENVS=${ENVKIT_TEST_ENVS:-$cache/test-envs}
 bash scripts/make_test_envs.sh
