@@ -30,8 +30,17 @@ import threading
 import time
 import traceback
 
+# The smoke job's JSON-lines writer and helpers: one protocol, one implementation. Both files
+# ship inside the envkit package; the target interpreter needs only this layout, not envkit.
+sys.path.insert(
+    0,
+    os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, "smoke", "_scripts"
+    ),
+)
+from job import Events, finite, peak_rss_bytes
+
 PROTOCOL = 1
-T0 = time.time()
 EXIT_OK = 0
 EXIT_IMPORT_FAILED = 3
 EXIT_BAD_SPEC = 4
@@ -39,41 +48,6 @@ EXIT_SETUP_FAILED = 5
 UNIT_ROUNDOFF = {"fp32": 2.0**-24, "tf32": 2.0**-11, "bf16": 2.0**-8, "fp16": 2.0**-11}
 STEP_LEARNING_RATE = 0.1
 STEP_SEED = 20240601
-
-
-class Events:
-    """JSON lines on a private copy of stdout; fd 1 itself becomes stderr."""
-
-    def __init__(self):
-        private = os.dup(1)
-        os.dup2(2, 1)
-        self._out = os.fdopen(private, "w")
-        self._lock = threading.Lock()
-
-    def emit(self, name, **fields):
-        fields["event"] = name
-        fields["t"] = round(time.time() - T0, 3)
-        line = json.dumps(fields, sort_keys=True)
-        with self._lock:
-            self._out.write(line + "\n")
-            self._out.flush()
-
-
-def finite(value):
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def peak_rss_bytes():
-    try:
-        import resource
-    except ImportError:
-        return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(peak) if sys.platform == "darwin" else int(peak) * 1024
 
 
 def error_fields(error):
