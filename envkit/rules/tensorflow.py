@@ -116,7 +116,7 @@ def keras_matches(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
             f"TensorFlow {installed.version} brings Keras 3; transformers "
             f"{env.version_of('transformers')} refuses Keras 3 for its TF models",
             (
-                f"{env.executable} -m pip install \"tf-keras=={release.series}.*\"",
+                f'{env.executable} -m pip install "tf-keras=={release.series}.*"',
                 "export TF_USE_LEGACY_KERAS=1   # before TensorFlow is imported",
             ),
             "https://github.com/huggingface/transformers/issues/34761",
