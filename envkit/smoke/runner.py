@@ -160,7 +160,7 @@ def run_smoke(
     child_env.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     child_env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     resolved = resolve_python(python or sys.executable)
-    state = _State(spec, python or sys.executable, on_event)
+    state = JobState(spec, python or sys.executable, on_event)
     if isinstance(resolved, Unavailable):
         state.failure = JobFailure("start-error", "start", resolved.reason, None, None, None, "")
         return state.result(time.monotonic() - started)
@@ -178,14 +178,14 @@ def run_smoke(
             message = f"{resolved} cannot run: {error.strerror or error}"
             state.failure = JobFailure("start-error", "start", message, None, None, None, "")
             return state.result(time.monotonic() - started)
-        _Supervisor(process, state, started + spec.timeout_s).run(child_env)
+        JobSupervisor(process, state, started + spec.timeout_s).run(child_env)
     return state.result(time.monotonic() - started)
 
 
-class _Supervisor:
+class JobSupervisor:
     """Reads the child's events with a deadline, answers it, collects stderr, reaps it."""
 
-    def __init__(self, process: subprocess.Popen[bytes], state: _State, deadline: float) -> None:
+    def __init__(self, process: subprocess.Popen[bytes], state: JobState, deadline: float) -> None:
         self.process = process
         self.state = state
         self.deadline = deadline
@@ -280,7 +280,7 @@ class _RunState:
     error: RunError | None = None
 
 
-class _State:
+class JobState:
     """What the events have said so far."""
 
     def __init__(self, spec: SmokeSpec, python: str, on_event: EventCallback | None) -> None:

@@ -34,7 +34,7 @@ from typing import Any, Protocol
 from envkit.knowledge import GpuModel
 from envkit.model import Unavailable
 from envkit.smoke import Diagnosis, JobEvent, JobFailure, SmokeResult, SmokeSpec, run_smoke
-from envkit.smoke.runner import _State, _Supervisor
+from envkit.smoke.runner import JobState, JobSupervisor
 from envkit.validate.model import TelemetrySample
 
 PROTOCOL = 1
@@ -501,7 +501,7 @@ def _run_smokes(
     return tuple(outcomes[gpu] for gpu in targets)
 
 
-class _JobState(_State):
+class _JobState(JobState):
     """The smoke runner's event state, for the workload job: keeps every event."""
 
     def __init__(self, python: str, timeout_s: float, on_event: Callable[[JobEvent], None]) -> None:
@@ -528,7 +528,7 @@ class _JobState(_State):
             super()._on_error(fields)
 
 
-class _JobSupervisor(_Supervisor):
+class _JobSupervisor(JobSupervisor):
     """The smoke runner's supervisor, without the smoke's data handshake."""
 
     def run_job(self) -> None:
