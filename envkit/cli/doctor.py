@@ -1,0 +1,191 @@
+"""envkit doctor: verdicts and the fixes, optionally after a smoke run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from envkit.cli._app import (
+    EnvOption,
+    ForceOption,
+    OutputOption,
+    PythonOption,
+    app,
+    check_output,
+    emit,
+    fail,
+    resolve_target,
+)
+from envkit.cli.smoke import run_smoke_live
+from envkit.model import DoctorReport, Finding, Snapshot
+
+if TYPE_CHECKING:
+    pass
+
+
+@app.command()
+def doctor(
+    python: PythonOption = None,
+    env: EnvOption = None,
+    snapshot_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--snapshot",
+            metavar="FILE",
+            help="Diagnose a snapshot saved with `envkit report --json -o FILE`.",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Findings and snapshot as JSON.")] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Markdown for pasting into a GitHub issue.")
+    ] = False,
+    redact: Annotated[
+        bool | None,
+        typer.Option(
+            "--redact/--no-redact",
+            help="Replace hostname, user, home, GPU UUIDs, IP and MAC addresses "
+            "(default: on with --markdown).",
+        ),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="The evidence behind every finding.")
+    ] = False,
+    list_checks: Annotated[
+        bool, typer.Option("--list-checks", help="List every check and exit.")
+    ] = False,
+    run_smoke: Annotated[
+        bool,
+        typer.Option("--smoke", help="Then train the tutorial's MNIST network (envkit smoke)."),
+    ] = False,
+    smoke_data: Annotated[
+        Path | None,
+        typer.Option("--smoke-data", metavar="PATH", help="MNIST for --smoke (see envkit smoke)."),
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="--smoke never downloads MNIST.")
+    ] = False,
+    output: OutputOption = None,
+    force: ForceOption = False,
+) -> None:
+    """Judge whether driver, GPU, Python, TensorFlow and Keras fit, and print the fixes."""
+    if list_checks:
+        _print_checks()
+        return
+    if as_json and markdown:
+        fail("give --json or --markdown, not both")
+    if snapshot_file is not None and (python or env or run_smoke):
+        fail("--snapshot diagnoses a saved machine; --python, --env and --smoke examine this one")
+    check_output(output, force)
+    target = None if snapshot_file else resolve_target(python, env)
+    snapshot = _load_snapshot(snapshot_file) if snapshot_file else _collect(target)
+    from envkit.doctor import diagnose, with_findings
+
+    report = diagnose(snapshot)
+    if run_smoke:
+        report = with_findings(report, _doctor_smoke_findings(target, smoke_data, offline))
+    text = _doctor_text(report, as_json, markdown, redact, verbose, output)
+    if text is not None:
+        emit(text, output, force)
+    raise typer.Exit(report.exit_status)
+
+
+def _collect(target: str | None) -> Snapshot:
+    from envkit.probes import collect
+
+    return collect(target)
+
+
+def _doctor_smoke_findings(
+    target: str | None, data: Path | None, offline: bool
+) -> tuple[Finding, ...]:
+    from envkit.smoke import SmokeSpec, findings_from
+
+    spec = SmokeSpec(data=str(data) if data else None, offline=offline)
+    return findings_from(run_smoke_live(target, spec))
+
+
+def _load_snapshot(path: Path) -> Snapshot:
+    from envkit.render.json_doc import SnapshotFileError, snapshot_from_json
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except IsADirectoryError:
+        fail(f"{path} is a directory; give a snapshot file")
+    except FileNotFoundError:
+        fail(f"{path} does not exist")
+    except UnicodeDecodeError:
+        fail(f"{path} is not a text file; give a snapshot written by `envkit report --json`")
+    except OSError as error:
+        fail(f"cannot read {path}: {error.strerror}")
+    try:
+        return snapshot_from_json(text, str(path))
+    except SnapshotFileError as error:
+        fail(str(error))
+
+
+def _doctor_text(
+    report: DoctorReport,
+    as_json: bool,
+    markdown: bool,
+    redact: bool | None,
+    verbose: bool,
+    output: Path | None,
+) -> str | None:
+    """The document to write, or None when the text view was printed to the terminal."""
+    from envkit.probes.identity import probe_identifiers
+    from envkit.redact import redact as redact_text
+    from envkit.redact import redaction_note
+
+    should_redact = markdown if redact is None else redact
+    if as_json:
+        from envkit.render.doctor_json import doctor_json, redacted_doctor_json
+
+        if not should_redact:
+            return doctor_json(report)
+        text, counts = redacted_doctor_json(report, probe_identifiers(report.snapshot))
+    elif markdown:
+        from envkit.render.markdown import doctor_markdown
+
+        document = doctor_markdown(report)
+        if not should_redact:
+            return document
+        text, counts = redact_text(document, probe_identifiers(report.snapshot), markdown=True)
+    else:
+        plain = _doctor_plain_text(report, verbose, for_file=output is not None or should_redact)
+        if plain is None:
+            return None
+        if not should_redact:
+            return plain
+        text, counts = redact_text(plain, probe_identifiers(report.snapshot))
+    typer.echo(redaction_note(counts), err=True)
+    return text
+
+
+def _doctor_plain_text(report: DoctorReport, verbose: bool, *, for_file: bool) -> str | None:
+    import io
+
+    from rich.console import Console
+
+    from envkit.render.doctor import print_doctor
+
+    if not for_file:
+        print_doctor(Console(highlight=False), report, verbose=verbose)
+        return None
+    buffer = io.StringIO()
+    print_doctor(
+        Console(file=buffer, width=100, color_system=None, highlight=False), report, verbose=verbose
+    )
+    return buffer.getvalue()
+
+
+def _print_checks() -> None:
+    from rich.console import Console
+
+    from envkit.render.doctor import print_checks
+    from envkit.rules.registry import all_checks
+    from envkit.smoke import SMOKE_CHECKS
+
+    checks = (*(c.info for c in all_checks()), *SMOKE_CHECKS)
+    print_checks(Console(highlight=False), checks)

@@ -1,0 +1,168 @@
+"""envkit env: environment files."""
+
+from __future__ import annotations
+
+import enum
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from envkit.cli._app import (
+    EnvOption,
+    ForceOption,
+    OutputOption,
+    PythonOption,
+    app,
+    check_output,
+    emit,
+    emit_rich,
+    fail,
+    resolve_target,
+)
+
+if TYPE_CHECKING:
+    from envkit.envfiles import CheckResult as EnvCheckResultType
+
+
+env_app = typer.Typer(
+    name="env",
+    help="Write and check conda environment files whose versions fit together.",
+    no_args_is_help=True,
+)
+app.add_typer(env_app)
+
+
+class Platform(str, enum.Enum):
+    LINUX = "linux"
+    MACOS = "macos"
+    WINDOWS = "windows"
+
+
+JupyterOption = Annotated[
+    bool, typer.Option("--jupyter/--no-jupyter", help="Add Jupyter, as the tutorial uses it.")
+]
+PlatformOption = Annotated[
+    Platform, typer.Option(help="The platform the file is for (the Linux route by default).")
+]
+
+
+@env_app.command("generate")
+def env_generate(
+    gpu: Annotated[
+        bool, typer.Option("--gpu", help="TensorFlow with NVIDIA's CUDA wheels.")
+    ] = False,
+    cpu: Annotated[bool, typer.Option("--cpu", help="TensorFlow on the CPU.")] = False,
+    python: Annotated[str | None, typer.Option(metavar="X.Y", help="Python version.")] = None,
+    tensorflow: Annotated[
+        str | None, typer.Option(metavar="X.Y", help="TensorFlow version (default: newest).")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="The environment's name.")] = None,
+    platform: PlatformOption = Platform.LINUX,
+    jupyter: JupyterOption = True,
+    output: OutputOption = None,
+    force: ForceOption = False,
+) -> None:
+    """Write a conda environment.yml from envkit's compatibility facts."""
+    from envkit.envfiles import DEFAULT_FILE_NAME, SpecError, spec_for, to_yaml
+
+    if gpu == cpu:
+        fail("give exactly one of --gpu and --cpu")
+    check_output(output, force)
+    try:
+        spec = spec_for(
+            gpu=gpu,
+            python=python,
+            tensorflow=tensorflow,
+            name=name,
+            platform=platform.value,
+            jupyter=jupyter,
+            file_name=output.name if output else DEFAULT_FILE_NAME,
+        )
+    except SpecError as error:
+        fail(str(error))
+    emit(to_yaml(spec), output, force)
+
+
+@env_app.command("check")
+def env_check(
+    file: Annotated[Path, typer.Argument(help="An environment.yml or requirements.txt.")],
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="The evidence behind every finding.")
+    ] = False,
+    write_fix: Annotated[
+        bool, typer.Option("--fix", help="Write a corrected file to -o NEW.yml.")
+    ] = False,
+    tensorflow: Annotated[
+        str | None, typer.Option(metavar="X.Y", help="With --fix: the TensorFlow to move to.")
+    ] = None,
+    python: Annotated[
+        str | None, typer.Option(metavar="X.Y", help="With --fix: the Python to move to.")
+    ] = None,
+    platform: PlatformOption = Platform.LINUX,
+    output: OutputOption = None,
+    force: ForceOption = False,
+) -> None:
+    """Check an existing environment file; with --fix, write one whose versions fit."""
+    from envkit.envfiles import EnvFileError, check_file
+    from envkit.envfiles.render import print_check
+
+    if write_fix and output is None:
+        fail("--fix writes a new file: give it with -o NEW.yml")
+    if output is not None and not write_fix:
+        fail("-o goes with --fix")
+    check_output(output, force)
+    try:
+        result = check_file(file)
+    except EnvFileError as error:
+        fail(str(error))
+    emit_rich(lambda console: print_check(console, result, verbose=verbose), None, force)
+    if write_fix and output is not None:
+        _write_fixed(result, output, force, tensorflow, python, platform.value)
+    raise typer.Exit(result.exit_status)
+
+
+def _write_fixed(
+    result: EnvCheckResultType,
+    output: Path,
+    force: bool,
+    tensorflow: str | None,
+    python: str | None,
+    platform: str,
+) -> None:
+    from envkit.envfiles import SpecError, fix
+
+    try:
+        text = fix(
+            result, tensorflow=tensorflow, python=python, platform=platform, file_name=output.name
+        )
+    except SpecError as error:
+        fail(str(error))
+    emit(text, output, force)
+    typer.echo(f"wrote {output}", err=True)
+
+
+@env_app.command("export")
+def env_export(
+    python: PythonOption = None,
+    env: EnvOption = None,
+    name: Annotated[str | None, typer.Option(help="The name to give the environment.")] = None,
+    output: OutputOption = None,
+    force: ForceOption = False,
+) -> None:
+    """Write the examined environment as a reproducible environment.yml (pinned)."""
+    from envkit.envfiles import DEFAULT_FILE_NAME, EnvFileError, export_env, to_yaml
+    from envkit.model import Unavailable
+    from envkit.probes import python_env
+
+    check_output(output, force)
+    target = resolve_target(python, env) or sys.executable
+    info, _ = python_env.probe(target)
+    if isinstance(info, Unavailable):
+        fail(f"{target}: {info.reason}")
+    try:
+        spec = export_env(info, name=name, file_name=output.name if output else DEFAULT_FILE_NAME)
+    except EnvFileError as error:
+        fail(str(error))
+    emit(to_yaml(spec), output, force)

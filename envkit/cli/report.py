@@ -1,0 +1,48 @@
+"""envkit report: the snapshot."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from envkit.cli._app import (
+    EnvOption,
+    ForceOption,
+    OutputOption,
+    PythonOption,
+    app,
+    check_output,
+    emit,
+    emit_rich,
+    resolve_target,
+)
+
+if TYPE_CHECKING:
+    pass
+
+
+@app.command()
+def report(
+    python: PythonOption = None,
+    env: EnvOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The whole snapshot as JSON.")] = False,
+    output: OutputOption = None,
+    force: ForceOption = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Every package and build fact.")
+    ] = False,
+) -> None:
+    """Show the machine: OS, CPU, memory, NVIDIA driver and GPUs, Python, TensorFlow, conda."""
+    from envkit.probes import collect
+    from envkit.render.json_doc import snapshot_json
+
+    check_output(output, force)
+    target = resolve_target(python, env)
+    snapshot = collect(target)
+    if as_json:
+        emit(snapshot_json(snapshot), output, force)
+    else:
+        from envkit.render.report import print_report
+
+        emit_rich(lambda console: print_report(console, snapshot, verbose=verbose), output, force)
