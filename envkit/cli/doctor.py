@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -20,9 +20,6 @@ from envkit.cli._app import (
 )
 from envkit.cli.smoke import run_smoke_live
 from envkit.model import DoctorReport, Finding, Snapshot
-
-if TYPE_CHECKING:
-    pass
 
 
 @app.command()

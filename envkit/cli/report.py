@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -17,9 +17,6 @@ from envkit.cli._app import (
     emit_rich,
     resolve_target,
 )
-
-if TYPE_CHECKING:
-    pass
 
 
 @app.command()
