@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # record with this checkout's envkit, installed or not
 
-from envkit.probes import nvml  # noqa: E402 -- needs the path set above
+from envkit.probes import nvml_record  # noqa: E402 -- needs the path set above
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,10 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     target = args.out_dir / f"{args.name}.json"
-    recording = nvml.record(target, note=args.note)
+    recording = nvml_record.record(target, note=args.note)
     print(f"wrote {target}: {len(recording['calls'])} calls, {recording['meta']['probe_result']}")
     health_target = args.out_dir / "health" / f"{args.name}.json"
-    health = nvml.record_health(health_target, note=args.note)
+    health = nvml_record.record_health(health_target, note=args.note)
     print(f"wrote {health_target}: {len(health['calls'])} calls, {health['meta']['probe_result']}")
     smi_xml = _nvidia_smi_xml()
     if smi_xml is not None:

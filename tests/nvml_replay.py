@@ -1,7 +1,7 @@
 """ReplayNvml: a pynvml stand-in that answers only what a recorded machine answered.
 
-Recordings come from ``scripts/record_nvml.py`` (envkit.probes.nvml.RecordingNvml). Constants,
-``NVMLError`` and its subclasses are pynvml's own, an error is raised as
+Recordings come from ``scripts/record_nvml.py`` (envkit.probes.nvml_record.RecordingNvml).
+Constants, ``NVMLError`` and its subclasses are pynvml's own, an error is raised as
 ``pynvml.NVMLError(code)`` (which picks the real subclass), and a struct comes back as the real
 pynvml ctypes class. A call that was never recorded fails the test: re-record rather than guess.
 """

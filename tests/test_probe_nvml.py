@@ -22,7 +22,7 @@ import pytest
 from nvml_replay import ReplayNvml
 
 from envkit.model import GpuInfo, GpuProcess, NvmlInfo, Unavailable
-from envkit.probes import nvml
+from envkit.probes import nvml, nvml_record
 from envkit.probes.visible_devices import parse_visible_devices
 
 REPO = Path(__file__).resolve().parents[1]
@@ -203,7 +203,7 @@ def test_cuda_version_encoding(encoded: int, text: str) -> None:
 def test_recording_a_replay_reproduces_the_recording(path: Path, tmp_path: Path) -> None:
     original = json.loads(path.read_text(encoding="utf-8"))
     out = tmp_path / "again.json"
-    again = nvml.record(out, nvml=ReplayNvml(original), note="round trip")
+    again = nvml_record.record(out, nvml=ReplayNvml(original), note="round trip")
     assert json.loads(out.read_text(encoding="utf-8")) == again
     assert again["calls"] == original["calls"]
     meta = again["meta"]
@@ -221,7 +221,7 @@ def test_bytes_from_older_bindings_are_tagged_and_decoded() -> None:
     for call in recording["calls"]:
         if call["fn"] == "nvmlDeviceGetName":
             call["result"] = {"bytes": "NVIDIA H100 80GB HBM3"}  # what nvidia-ml-py < 11 returned
-    recorder = nvml.RecordingNvml(ReplayNvml(recording))
+    recorder = nvml_record.RecordingNvml(ReplayNvml(recording))
     result = nvml.probe(recorder)
     assert isinstance(result, NvmlInfo)
     assert result.gpus[0].name == "NVIDIA H100 80GB HBM3"

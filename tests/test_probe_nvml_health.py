@@ -19,7 +19,7 @@ import pytest
 from nvml_replay import ReplayNvml
 
 from envkit.model import GpuProcess, Unavailable
-from envkit.probes import nvml
+from envkit.probes import nvml_health, nvml_record
 from envkit.validate.health import (
     EnabledPair,
     GpuHealth,
@@ -43,7 +43,7 @@ def _recording(path: Path) -> dict[str, Any]:
 
 def _health(name: str) -> NodeHealth:
     replay = ReplayNvml(_recording(HEALTH / f"{name}.json"))
-    health = nvml.probe_health(replay)
+    health = nvml_health.probe_health(replay)
     assert replay.never_asked() == []
     return health
 
@@ -64,7 +64,7 @@ def test_every_recorded_health_call_is_made_and_no_other(path: Path) -> None:
     if recording["meta"]["synthetic"]:
         assert recording["meta"]["source"].startswith("https://")
     replay = ReplayNvml(recording)
-    nvml.probe_health(replay)  # an unrecorded call raises inside
+    nvml_health.probe_health(replay)  # an unrecorded call raises inside
     assert replay.never_asked() == []
 
 
@@ -72,7 +72,7 @@ def test_every_recorded_health_call_is_made_and_no_other(path: Path) -> None:
 def test_recording_a_health_replay_reproduces_it(path: Path, tmp_path: Path) -> None:
     original = _recording(path)
     out = tmp_path / "sub" / "again.json"
-    again = nvml.record_health(out, nvml=ReplayNvml(original), note="round trip")
+    again = nvml_record.record_health(out, nvml=ReplayNvml(original), note="round trip")
     assert json.loads(out.read_text(encoding="utf-8")) == again
     assert again["calls"] == original["calls"]  # field values and their unions included
     assert (again["meta"]["probe"], again["meta"]["note"]) == ("probe_health", "round trip")
@@ -98,7 +98,7 @@ def _library_loads() -> bool:
 def test_real_bindings_without_a_driver_fail_with_library_not_found() -> None:
     if _library_loads():
         pytest.skip("this machine has a real libnvidia-ml.so.1")
-    health = nvml.probe_health()
+    health = nvml_health.probe_health()
     assert health.failure is not None
     assert health.failure.code == "nvml-library-not-found"
     assert health.gpus == ()
@@ -109,7 +109,7 @@ def test_real_library_without_kernel_module_fails_with_driver_not_loaded(libnvml
         pytest.skip("the NVIDIA kernel module is loaded here; DRIVER_NOT_LOADED cannot occur")
     env = {**os.environ, "LD_LIBRARY_PATH": str(libnvml_dir), "PYTHONPATH": str(REPO)}
     code = (
-        "import json; from envkit.probes.nvml import NvmlSession, probe_health; "
+        "import json; from envkit.probes.nvml_health import NvmlSession, probe_health; "
         "h = probe_health(); s = NvmlSession().__enter__(); "
         "print(json.dumps([h.failure.code, h.failure.reason, s.failure.code, s.sample(0.0)]))"
     )
@@ -210,7 +210,7 @@ def test_a_reset_required_gpu_mid_read_becomes_unreadable() -> None:
         if call["fn"] == "nvmlDeviceGetRemappedRows":
             call.pop("result")
             call["error"] = pynvml.NVML_ERROR_RESET_REQUIRED
-    (gpu,) = nvml.probe_health(ReplayNvml(recording)).gpus
+    (gpu,) = nvml_health.probe_health(ReplayNvml(recording)).gpus
     assert gpu.error is not None and gpu.error.code == "nvml-gpu-reset-required"
     assert "nvidia-smi -r -i 0" in gpu.error.reason
     assert gpu.identity.name == "NVIDIA H100 80GB HBM3"  # read before the reset was needed
@@ -226,7 +226,7 @@ def test_other_read_errors_stay_on_their_field() -> None:
             call.pop("result")
             call["error"] = pynvml.NVML_ERROR_UNKNOWN
     replay = ReplayNvml(recording)
-    (gpu,) = nvml.probe_health(replay).gpus
+    (gpu,) = nvml_health.probe_health(replay).gpus
     assert isinstance(gpu.processes, Unavailable) and gpu.processes.code == "nvml-no-permission"
     assert isinstance(gpu.ecc_mode, Unavailable) and gpu.ecc_mode.code == "nvml-read-failed"
     assert gpu.ecc_uncorrected_volatile == 0 and gpu.error is None
@@ -242,7 +242,7 @@ def test_recovery_action_field_230_wins_over_the_old_fields() -> None:
             action.update(
                 nvmlReturn=0, valueType=1, value={"struct": "c_nvmlValue_t", "fields": {"ulVal": 2}}
             )
-    (gpu,) = nvml.probe_health(ReplayNvml(recording)).gpus
+    (gpu,) = nvml_health.probe_health(ReplayNvml(recording)).gpus
     assert gpu.recovery_action == 2  # NODE_REBOOT
 
 
@@ -256,7 +256,7 @@ def test_query_failure_after_init_is_reported_and_nvml_shut_down() -> None:
         ],
     }
     replay = ReplayNvml(recording)
-    health = nvml.probe_health(replay)
+    health = nvml_health.probe_health(replay)
     assert health.failure is not None and health.failure.code == "nvml-query-failed"
     assert replay.never_asked() == []
 
@@ -266,7 +266,7 @@ def test_query_failure_after_init_is_reported_and_nvml_shut_down() -> None:
 
 def test_sampler_reads_clocks_temperature_power_and_reasons() -> None:
     replay = ReplayNvml(_recording(TELEMETRY / "synthetic-h100-idle.json"))
-    with nvml.NvmlSession(replay) as session:
+    with nvml_health.NvmlSession(replay) as session:
         assert session.failure is None
         (sample,) = session.sample(elapsed_s=2.5)
     assert (sample.elapsed_s, sample.gpu_index) == (2.5, 0)
@@ -276,8 +276,10 @@ def test_sampler_reads_clocks_temperature_power_and_reasons() -> None:
 
 
 def test_sampler_keeps_handles_and_asks_a_missing_function_once() -> None:
-    recorder = nvml.RecordingNvml(ReplayNvml(_recording(TELEMETRY / "synthetic-old-driver.json")))
-    with nvml.NvmlSession(recorder) as session:
+    recorder = nvml_record.RecordingNvml(
+        ReplayNvml(_recording(TELEMETRY / "synthetic-old-driver.json"))
+    )
+    with nvml_health.NvmlSession(recorder) as session:
         first = session.sample(0.0, [0])
         second = session.sample(1.0, [0])
     assert first[0].clock_event_reasons == second[0].clock_event_reasons == 0x4
@@ -292,7 +294,7 @@ def test_sampler_gives_none_for_a_gpu_it_cannot_reach() -> None:
     recording = _recording(TELEMETRY / "synthetic-h100-idle.json")
     lost = {"fn": "nvmlDeviceGetHandleByIndex", "args": [1], "error": pynvml.NVML_ERROR_GPU_IS_LOST}
     recording["calls"].append(lost)
-    with nvml.NvmlSession(ReplayNvml(recording)) as session:
+    with nvml_health.NvmlSession(ReplayNvml(recording)) as session:
         healthy, gone = session.sample(0.0, [0, 1])
     assert healthy.sm_clock_mhz == 345
     assert gone.gpu_index == 1
@@ -301,7 +303,7 @@ def test_sampler_gives_none_for_a_gpu_it_cannot_reach() -> None:
 
 def test_session_that_failed_to_start_samples_nothing() -> None:
     replay = ReplayNvml(_recording(HEALTH / "no-library.json"))
-    with nvml.NvmlSession(replay) as session:
+    with nvml_health.NvmlSession(replay) as session:
         assert session.failure is not None
         assert session.sample(0.0) == ()
         assert session.health().failure == session.failure

@@ -16,7 +16,7 @@ import pytest
 from nvml_replay import ReplayNvml
 
 from envkit.model import Unavailable
-from envkit.probes import nvml
+from envkit.probes import nvml_health
 from envkit.probes.kernel_log import XidHistory, parse_xid_lines
 from envkit.validate.health import NodeHealth
 from envkit.validate.model import CheckResult, Expectations, Verdict
@@ -34,7 +34,7 @@ def _recording(name: str) -> dict[str, Any]:
 
 def _health(recording: str | dict[str, Any]) -> NodeHealth:
     data = _recording(recording) if isinstance(recording, str) else recording
-    return nvml.probe_health(ReplayNvml(data))
+    return nvml_health.probe_health(ReplayNvml(data))
 
 
 def _edited(name: str, fn: str, result: Any) -> NodeHealth:

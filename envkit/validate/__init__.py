@@ -22,7 +22,7 @@ from envkit import __version__, knowledge
 from envkit.model import Unavailable
 from envkit.probes import _proc
 from envkit.probes.kernel_log import XidHistory, read_xid_history
-from envkit.probes.nvml import NvmlSession
+from envkit.probes.nvml_health import NvmlSession
 from envkit.validate.health import GpuHealth, NodeHealth
 from envkit.validate.model import (
     VALIDATION_SCHEMA_VERSION,

@@ -1,4 +1,4 @@
-"""What NVML says about a node's health, as ``envkit.probes.nvml.probe_health`` reads it.
+"""What NVML says about a node's health, as ``envkit.probes.nvml_health.probe_health`` reads it.
 
 Every reading is a value, :class:`NotSupported` (this GPU or driver does not offer it: the check
 is skipped and says why) or :class:`~envkit.model.Unavailable` (it exists but could not be read:
