@@ -325,14 +325,14 @@ def _gemm_check(judge: _Judge, device: DevicePlan, precision: str) -> CheckResul
     done = f"{measured.n}³, {measured.iterations} iterations in {measured.seconds:.2f} s"
     if peak.value is None:
         evidence = f"{done}; not judged against a datasheet: {peak.basis}; judged against siblings"
-        return _gemm_result(check_id, Verdict.SKIP, title, evidence, device, measured, None)
+        return _rate_result(check_id, Verdict.SKIP, title, evidence, device, measured, None)
     fraction = measured.tflops / peak.value
     verdict = grade(fraction, pass_at, fail_below)
     limits = f"pass >= {pass_at:.0%}, fail < {fail_below:.0%} of {peak.value:g} ({peak.basis})"
     evidence = f"{done}; {fraction:.0%} of {peak.called}; {limits}"
     title = f"{title}, {fraction:.0%} of {peak.called}"
     verdict, title, evidence = _attribute(judge, device, measured.window, verdict, title, evidence)
-    return _gemm_result(check_id, verdict, title, evidence, device, measured, peak.value)
+    return _rate_result(check_id, verdict, title, evidence, device, measured, peak.value)
 
 
 def _gemm_basis(thresholds: Thresholds, measured: GemmResult) -> tuple[str, str, float, float]:
@@ -365,26 +365,24 @@ def _attribute(
     return Verdict.FAIL, f"{title}, with {' and '.join(causes)}", evidence
 
 
-def _gemm_result(
+def _rate_result(
     check_id: str,
     verdict: Verdict,
     title: str,
     evidence: str,
     device: DevicePlan,
-    measured: GemmResult,
+    measured: GemmResult | BandwidthResult,
     peak: float | None,
 ) -> CheckResult:
+    """A throughput check's result: TFLOP/s for a GEMM, GB/s for a copy."""
+    rate, unit = (
+        (measured.tflops, "TFLOP/s")
+        if isinstance(measured, GemmResult)
+        else (measured.gbps, "GB/s")
+    )
     action = ACTION_SLOW if verdict is Verdict.FAIL else None
     return CheckResult(
-        check_id,
-        verdict,
-        title,
-        evidence,
-        _gpu_index(device),
-        round(measured.tflops, 3),
-        peak,
-        "TFLOP/s",
-        action,
+        check_id, verdict, title, evidence, _gpu_index(device), round(rate, 3), peak, unit, action
     )
 
 
@@ -529,7 +527,7 @@ def _memory_check(judge: _Judge, device: DevicePlan) -> CheckResult:
     thresholds = judge.thresholds
     if peak.value is None:
         evidence = f"{done}; not judged against a datasheet: {peak.basis}"
-        return _bandwidth_result(check_id, Verdict.SKIP, title, evidence, device, measured, None)
+        return _rate_result(check_id, Verdict.SKIP, title, evidence, device, measured, None)
     fraction = measured.gbps / peak.value
     verdict = grade(fraction, thresholds.memory_bandwidth_pass, thresholds.memory_bandwidth_fail)
     evidence = (
@@ -539,30 +537,7 @@ def _memory_check(judge: _Judge, device: DevicePlan) -> CheckResult:
     )
     title = f"{title}, {fraction:.0%} of {peak.called}"
     verdict, title, evidence = _attribute(judge, device, measured.window, verdict, title, evidence)
-    return _bandwidth_result(check_id, verdict, title, evidence, device, measured, peak.value)
-
-
-def _bandwidth_result(
-    check_id: str,
-    verdict: Verdict,
-    title: str,
-    evidence: str,
-    device: DevicePlan,
-    measured: BandwidthResult,
-    peak: float | None,
-) -> CheckResult:
-    action = ACTION_SLOW if verdict is Verdict.FAIL else None
-    return CheckResult(
-        check_id,
-        verdict,
-        title,
-        evidence,
-        _gpu_index(device),
-        round(measured.gbps, 3),
-        peak,
-        "GB/s",
-        action,
-    )
+    return _rate_result(check_id, verdict, title, evidence, device, measured, peak.value)
 
 
 def _host_check(judge: _Judge, device: DevicePlan) -> CheckResult:
@@ -583,7 +558,7 @@ def _host_check(judge: _Judge, device: DevicePlan) -> CheckResult:
     if link is None or peak is None:
         why = "PCIe link generation and width not known" if link is None else "unknown PCIe gen"
         evidence = f"{done}; not judged: {why}"
-        return _bandwidth_result(check_id, Verdict.SKIP, title, evidence, device, slowest, None)
+        return _rate_result(check_id, Verdict.SKIP, title, evidence, device, slowest, None)
     thresholds = judge.thresholds
     fraction = slowest.gbps / peak
     verdict = grade(fraction, thresholds.host_bandwidth_pass, thresholds.host_bandwidth_fail)
@@ -593,7 +568,7 @@ def _host_check(judge: _Judge, device: DevicePlan) -> CheckResult:
         f"pass >= {thresholds.host_bandwidth_pass:.0%}, fail < {thresholds.host_bandwidth_fail:.0%}"
     )
     title = f"{title}, {fraction:.0%} of PCIe Gen{link.generation} x{link.width}"
-    result = _bandwidth_result(check_id, verdict, title, evidence, device, slowest, peak)
+    result = _rate_result(check_id, verdict, title, evidence, device, slowest, peak)
     return replace(result, action=ACTION_LINK) if verdict is Verdict.FAIL else result
 
 
