@@ -58,6 +58,12 @@ def make_venv(directory: Path) -> Path:
     return directory / "bin" / "python"
 
 
+def python_without_tensorflow(directory: Path) -> str:
+    """An interpreter certain to have no TensorFlow: envkit's own venv may have it (the
+    README's first command installs envkit with its tensorflow extra)."""
+    return str(make_venv(directory))
+
+
 def installed_by_pip(python: str) -> dict[str, str] | None:
     """Independent oracle: what ``pip list`` in that interpreter reports, names normalised.
 

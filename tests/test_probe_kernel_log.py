@@ -25,6 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -233,14 +234,22 @@ def test_an_unprivileged_user_with_dmesg_restrict_gets_a_reason() -> None:
         "from envkit.probes.kernel_log import read_xid_history; r = read_xid_history(); "
         "print(type(r).__name__); print(getattr(r, 'reason', ''))"
     )
-    done = subprocess.run(
-        [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
+    # nobody may not enter the checkout (a clone made with mktemp -d is 0700): give it a copy.
+    readable = Path(tempfile.mkdtemp(prefix="envkit-nobody-"))
+    try:
+        readable.chmod(0o755)
+        shutil.copytree(REPO / "envkit", readable / "envkit")
+        as_nobody = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+        done = subprocess.run(
+            [*as_nobody, sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=readable,
+            env={**os.environ, "PYTHONPATH": str(readable)},
+        )
+    finally:
+        shutil.rmtree(readable, ignore_errors=True)
     assert done.returncode == 0, done.stderr
     kind, reason = done.stdout.split("\n", 1)
     if kind == "XidHistory":

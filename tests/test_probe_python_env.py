@@ -31,6 +31,7 @@ from tests.envs import (
     installed_by_pip,
     make_venv,
     pyenv_python,
+    python_without_tensorflow,
     require_test_env,
 )
 
@@ -425,7 +426,9 @@ def test_two_tensorflow_distributions_in_one_folder(tmp_path: Path) -> None:
 def test_distribution_without_package(tmp_path: Path) -> None:
     site = tmp_path / "site"
     add_distribution(site, "tensorflow-cpu", "2.16.1")
-    _, tensorflow = _probe_ok(sys.executable, env=_with_pythonpath(site))
+    _, tensorflow = _probe_ok(
+        python_without_tensorflow(tmp_path / "venv"), env=_with_pythonpath(site)
+    )
     assert isinstance(tensorflow, TensorflowInfo)
     assert tensorflow.package_path is None
     assert isinstance(tensorflow.build, Unavailable)
@@ -436,7 +439,9 @@ def test_package_without_build_info(tmp_path: Path) -> None:
     site = tmp_path / "site"
     add_distribution(site, "tensorflow", "2.16.1")
     _fake_tensorflow(site)
-    _, tensorflow = _probe_ok(sys.executable, env=_with_pythonpath(site))
+    _, tensorflow = _probe_ok(
+        python_without_tensorflow(tmp_path / "venv"), env=_with_pythonpath(site)
+    )
     assert isinstance(tensorflow, TensorflowInfo)
     assert isinstance(tensorflow.build, Unavailable)
     assert tensorflow.build.code == "tensorflow-build-info-missing"
@@ -447,7 +452,9 @@ def test_build_info_that_does_not_parse(tmp_path: Path) -> None:
     add_distribution(site, "tensorflow", "2.16.1")
     _fake_tensorflow(site)
     add_package_file(site, f"tensorflow/{PLATFORM}", "build_info = {'cuda_version': \n")
-    _, tensorflow = _probe_ok(sys.executable, env=_with_pythonpath(site))
+    _, tensorflow = _probe_ok(
+        python_without_tensorflow(tmp_path / "venv"), env=_with_pythonpath(site)
+    )
     assert isinstance(tensorflow, TensorflowInfo)
     assert isinstance(tensorflow.build, Unavailable)
     assert tensorflow.build.code == "tensorflow-build-info-unreadable"
@@ -456,7 +463,9 @@ def test_build_info_that_does_not_parse(tmp_path: Path) -> None:
 def test_package_without_distribution(tmp_path: Path) -> None:
     site = tmp_path / "site"
     _fake_tensorflow(site)
-    _, tensorflow = _probe_ok(sys.executable, env=_with_pythonpath(site))
+    _, tensorflow = _probe_ok(
+        python_without_tensorflow(tmp_path / "venv"), env=_with_pythonpath(site)
+    )
     assert isinstance(tensorflow, Unavailable)
     assert tensorflow.code == "tensorflow-metadata-missing"
     assert not (site / "IMPORTED").exists()

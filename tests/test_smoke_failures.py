@@ -19,7 +19,7 @@ import pytest
 from envkit.model import Severity
 from envkit.smoke import LineKind, SmokeSpec, Verdict, findings_from, run_smoke
 from envkit.smoke.classify import classify
-from tests.envs import fake_python, require_test_env
+from tests.envs import fake_python, python_without_tensorflow, require_test_env
 
 
 def fake_tensorflow(tmp_path: Path, body: str) -> dict[str, str]:
@@ -74,7 +74,8 @@ def test_hang_hits_the_timeout_and_the_child_is_killed(tmp_path: Path) -> None:
 def test_host_out_of_memory_on_import(tmp_path: Path) -> None:
     """A real MemoryError: the fake package asks the allocator for 16 TiB."""
     env = fake_tensorflow(tmp_path, "blob = bytearray(1 << 44)\n")
-    result = run_smoke(sys.executable, SmokeSpec(quick=True, offline=True), env=env)
+    python = python_without_tensorflow(tmp_path / "venv")
+    result = run_smoke(python, SmokeSpec(quick=True, offline=True), env=env)
     assert result.failure is not None and result.failure.cause == "import-error"
     assert result.failure.error_type == "MemoryError"
     ids = {f.check_id for f in findings_from(result) if f.severity is Severity.ERROR}
@@ -83,7 +84,8 @@ def test_host_out_of_memory_on_import(tmp_path: Path) -> None:
 
 def test_interpreter_without_tensorflow(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONPATH="", KERAS_HOME=str(tmp_path))
-    result = run_smoke(sys.executable, SmokeSpec(quick=True, offline=True), env=env)
+    python = python_without_tensorflow(tmp_path / "venv")
+    result = run_smoke(python, SmokeSpec(quick=True, offline=True), env=env)
     assert result.failure is not None and result.failure.cause == "import-error"
     assert "No module named 'tensorflow'" in result.failure.message
     (finding,) = findings_from(result)

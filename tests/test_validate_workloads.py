@@ -10,8 +10,8 @@ without TensorFlow, a deadline shorter than TensorFlow's import. Small matrices:
 from __future__ import annotations
 
 import socket
-import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import pytest
 
@@ -27,7 +27,7 @@ from envkit.validate.workloads import (
     plan_cpu_workloads,
     run_workloads,
 )
-from tests.envs import require_test_env
+from tests.envs import python_without_tensorflow, require_test_env
 
 
 class RecordingSampler:
@@ -194,9 +194,11 @@ def test_a_worker_that_cannot_bind_its_port_stops_the_other(
     assert "not measured" in check.title and "gRPC server" in check.evidence
 
 
-def test_an_interpreter_without_tensorflow_fails_every_check_with_the_reason() -> None:
+def test_an_interpreter_without_tensorflow_fails_every_check_with_the_reason(
+    tmp_path: Path,
+) -> None:
     plan = plan_cpu_workloads(2, tests=("gemm", "mirrored"), multiworker=False)
-    results = run_workloads(sys.executable, plan)  # envkit's own venv: no TensorFlow
+    results = run_workloads(python_without_tensorflow(tmp_path / "venv"), plan)
     (job,) = results.jobs
     assert job.failure is not None and job.failure.cause == "import-error"
     assert "tensorflow" in job.failure.message
