@@ -45,10 +45,9 @@ class SmokeProgress:
         )
         self.task: TaskID | None = None
         self.run: dict[str, Any] = {}
+        self.started = False
 
     def __enter__(self) -> SmokeProgress:
-        self.progress.__enter__()
-        self._status("starting the interpreter")
         return self
 
     def __exit__(
@@ -57,9 +56,16 @@ class SmokeProgress:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        self.progress.__exit__(kind, error, trace)
+        if self.started:
+            self.progress.__exit__(kind, error, trace)
 
     def __call__(self, event: JobEvent) -> None:
+        # The display starts with the child's first word, so that input refused before any
+        # training (a corrupt data file) leaves nothing but its one-line error.
+        if not self.started:
+            self.started = True
+            self.progress.__enter__()
+            self._status("starting the interpreter")
         handler = getattr(self, f"_on_{event.name}", None)
         if handler is not None:
             handler(event.fields)
