@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -79,6 +80,74 @@ def test_both_jobs_share_the_claimed_volume() -> None:
         mount = pod["containers"][0]["volumeMounts"][0]
         assert mount["name"] == pod["volumes"][0]["name"]
         assert env_of(pod["containers"][0])["REPORTS"].startswith(mount["mountPath"] + "/")
+
+
+@pytest.mark.parametrize("name", ["validate-job.yaml", "summarize-job.yaml"])
+def test_manifests_are_valid_kubernetes(name: str) -> None:
+    """Strict validation against the real API schemas that kubernetes-validate ships."""
+    done = subprocess.run(
+        [_tool("kubernetes-validate"), "--strict", "--no-warn", str(K8S / name)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "passed" in done.stdout
+
+
+def test_one_failing_node_never_stops_the_others() -> None:
+    spec = job("validate-job.yaml")["spec"]
+    assert spec["backoffLimitPerIndex"] == 0  # each node's pod has its own budget
+    assert "backoffLimit" not in spec  # a Job-wide limit would end every index at once
+
+
+def test_pods_run_unprivileged_with_resources() -> None:
+    for name in ("validate-job.yaml", "summarize-job.yaml"):
+        pod = job(name)["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        spec = container(name)
+        security = spec["securityContext"]
+        assert security["allowPrivilegeEscalation"] is False
+        assert security.get("privileged", False) is False  # would expose unallocated GPUs
+        assert security["capabilities"]["drop"] == ["ALL"]
+        assert {"cpu", "memory"} <= spec["resources"]["requests"].keys()
+        assert {"cpu", "memory"} <= spec["resources"]["limits"].keys()
+
+
+def _minutes(text: str) -> float:
+    value = float(text[:-1])
+    return value / 60 if text.endswith("s") else value
+
+
+def _wait_minutes(readme_or_yaml: str, job_name: str) -> float:
+    matches = re.findall(rf"--timeout=(\d+[ms]) job/{job_name}\b", readme_or_yaml)
+    assert matches, f"no kubectl wait for {job_name}"
+    return min(_minutes(m) for m in matches)
+
+
+def test_timeouts_nest() -> None:
+    """envkit's own limit < the Job's deadline < how long `kubectl wait` waits for it."""
+    for name, job_name in (
+        ("validate-job.yaml", "envkit-validate"),
+        ("summarize-job.yaml", "envkit-fleet-summarize"),
+    ):
+        deadline_min = job(name)["spec"]["activeDeadlineSeconds"] / 60
+        for text in ((K8S / name).read_text(), (K8S / "README.md").read_text()):
+            assert _wait_minutes(text, job_name) > deadline_min
+    envkit_limit_s = int(env_of(container("validate-job.yaml"))["ENVKIT_TIMEOUT_S"])
+    assert envkit_limit_s < job("validate-job.yaml")["spec"]["activeDeadlineSeconds"]
+    assert (
+        'timeout --kill-after=10 "${ENVKIT_TIMEOUT_S' in container("validate-job.yaml")["args"][0]
+    )
+
+
+def _tool(name: str) -> str:
+    """A console script of the test extra, beside the running interpreter."""
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        pytest.fail(f"{name} is not installed: it is in the test extra (pip install -e '.[test]')")
+    return str(path)
 
 
 def run_script(name: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
