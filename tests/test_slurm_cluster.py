@@ -122,11 +122,18 @@ def slurm(cluster: Cluster) -> Iterator[Cluster]:
 
 
 def submit(
-    cluster: Cluster, workdir: Path, envkit: str, *args: str, drain: bool = False
+    cluster: Cluster,
+    workdir: Path,
+    envkit: str,
+    *args: str,
+    drain: bool = False,
+    gres_optional: bool = True,
 ) -> tuple[int, str]:
-    """Submit the batch script and wait for the job; its exit status and its output."""
+    """Submit the batch script and wait for the job; its exit status and its output. The test
+    cluster schedules no GPUs, so the script's GPU allocation check is waived unless asked."""
     env = {**cluster.env, "ENVKIT": envkit, "ENVKIT_OUT": str(workdir / "out")}
     env["ENVKIT_DRAIN"] = "1" if drain else "0"
+    env["ENVKIT_ALLOW_NO_GRES"] = "1" if gres_optional else "0"
     output = workdir / "job.out"
     done = subprocess.run(
         [
@@ -181,6 +188,13 @@ def test_node_without_envkit_is_failed_and_drained(slurm: Cluster, tmp_path: Pat
     assert slurm.node_state().startswith("drain")
 
 
+def test_validate_sbatch_refuses_a_job_without_gpus(slurm: Cluster, tmp_path: Path) -> None:
+    status, output = submit(slurm, tmp_path, envkit_command(), gres_optional=False)
+    assert status == 2, output
+    assert "this job holds no GPUs; submit it with --gres=gpu:N" in output
+    assert not (tmp_path / "out" / "nodes").exists()  # no node was validated, none failed
+
+
 def test_validate_sbatch_with_the_real_envkit(slurm: Cluster, tmp_path: Path) -> None:
     status, output = submit(slurm, tmp_path, envkit_command(), "--tier", "quick")
     assert "envkit-validate: job " in output and f"on 1 node(s): {slurm.node}" in output
@@ -199,23 +213,53 @@ def test_validate_sbatch_with_the_real_envkit(slurm: Cluster, tmp_path: Path) ->
     assert f"Fleet: {'FAIL' if status else 'PASS'}" in output
 
 
-def healthcheck(slurm: Cluster, tmp_path: Path, envkit: str) -> subprocess.CompletedProcess[str]:
+def healthcheck(
+    slurm: Cluster, tmp_path: Path, envkit: str, args: str = ""
+) -> subprocess.CompletedProcess[str]:
     env = {**slurm.env, "ENVKIT": envkit, "ENVKIT_HC_DIR": str(tmp_path), "ENVKIT_NODE": slurm.node}
+    env["ENVKIT_HC_ARGS"] = args
+    env["ENVKIT_HC_CONFIG"] = "/nonexistent"
     return subprocess.run(
         ["bash", str(HEALTHCHECK)], env=env, capture_output=True, text=True, timeout=120
     )
 
 
-def test_healthcheck_drains_a_node_it_cannot_check(slurm: Cluster, tmp_path: Path) -> None:
-    done = healthcheck(slurm, tmp_path, "/nonexistent/envkit")
-    assert done.returncode == 1
-    assert slurm.node_reason().startswith("envkit: validate could not run (exit 127)")
+# This machine has no GPU: expecting eight is a real failed check, with a report.
+FAILING_EXPECTATION = "--expect-gpus 8"
+
+
+@pytest.mark.parametrize(
+    ("envkit", "args", "status"),
+    [
+        ("/nonexistent/envkit", "", 127),  # envkit not installed where the config says
+        (None, "--expect-gpus many", 2),  # a bad option in ENVKIT_HC_ARGS
+    ],
+)
+def test_healthcheck_never_drains_for_envkits_own_failure(
+    slurm: Cluster, tmp_path: Path, envkit: str | None, args: str, status: int
+) -> None:
+    done = healthcheck(slurm, tmp_path, envkit or envkit_command(), args)
+    assert done.returncode == 0, done.stderr
+    assert f"could not check {slurm.node} (exit {status})" in done.stderr
+    assert "not draining" in done.stderr
+    assert slurm.node_reason() in ("", "none")
+    assert not slurm.node_state().startswith("drain")
+
+
+def test_healthcheck_drains_a_node_that_fails_a_check(slurm: Cluster, tmp_path: Path) -> None:
+    done = healthcheck(slurm, tmp_path, envkit_command(), FAILING_EXPECTATION)
+    assert done.returncode == 1, done.stderr
+    report = load_validation((tmp_path / "healthcheck.json").read_text(), "healthcheck.json")
+    failed = {r.check_id for r in report.results if r.verdict.value == "fail"}
+    assert failed
+    reason = slurm.node_reason()
+    assert reason.startswith("envkit: ") and all(check in reason for check in failed)
     assert slurm.node_state().startswith("drain")
 
 
 def test_healthcheck_leaves_an_operator_drain_alone(slurm: Cluster, tmp_path: Path) -> None:
     slurm.run("scontrol", "update", f"nodename={slurm.node}", "state=drain", "reason=admin: RMA")
-    done = healthcheck(slurm, tmp_path, "/nonexistent/envkit")
+    done = healthcheck(slurm, tmp_path, envkit_command(), FAILING_EXPECTATION)
     assert done.returncode == 1
     assert "already drained by someone else (admin: RMA)" in done.stderr
     assert slurm.node_reason() == "admin: RMA"

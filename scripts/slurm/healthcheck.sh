@@ -9,8 +9,10 @@
 #   HealthCheckNodeState=ANY,CYCLE
 #
 # Slurm kills a HealthCheckProgram after 60 s, so envkit gets ENVKIT_HC_TIMEOUT_S (45) and is
-# then killed; a check that timed out or could not run drains the node too: a node envkit could
-# not check is not a healthy node.
+# then killed; a check that hangs that long (a driver that no longer answers) drains the node.
+# The node is drained only for the node's own faults: a failed check in envkit's report, or
+# that hang. When envkit itself cannot run or gives no verdict (not installed, a bad option in
+# ENVKIT_HC_ARGS, envkit's own error), that is logged and the node is left as it is: exit 0.
 #
 # slurmd runs the program with no environment but SLURMD_NODENAME (no PATH either), so the
 # settings below are read from /etc/default/envkit-healthcheck (ENVKIT_HC_CONFIG), a shell file
@@ -20,7 +22,7 @@
 #   ENVKIT_NODE     Slurm's name for this node (default: $SLURMD_NODENAME, else hostname -s)
 #   ENVKIT_HC_DIR   where the last report is kept (default: /run/envkit)
 #   ENVKIT_HC_DRY_RUN=1  say what would be done, change nothing
-# Exit status: 0 healthy, 1 drained (or would be).
+# Exit status: 0 healthy or not judged (logged), 1 drained (or would be).
 set -uo pipefail
 
 export PATH=${PATH:-/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}
@@ -88,9 +90,18 @@ case $status in
     fi
     exit 0
     ;;
-  1) reason="envkit: $(failed_checks || echo "validate failed; see $report")" ;;
+  1)
+    if [[ ! -s $report ]]; then # exit 1 without a report: envkit crashed, no verdict
+      log "envkit gave no verdict on $node (exit 1, no report): $(last_error_line); not draining"
+      exit 0
+    fi
+    reason="envkit: $(failed_checks || echo "validate failed; see $report")"
+    ;;
   124 | 137) reason="envkit: quick check did not finish in ${limit}s" ;;
-  *) reason="envkit: validate could not run (exit $status): $(last_error_line)" ;;
+  *)
+    log "envkit could not check $node (exit $status): $(last_error_line); not draining"
+    exit 0
+    ;;
 esac
 reason=${reason:0:200}
 reason=${reason%% }
