@@ -14,20 +14,31 @@ from envkit.knowledge.cuda import (
     CudaNote,
     DatacenterBranch,
     DriverRequirement,
+    GpuGeneration,
     cuda_versions,
     datacenter_branches,
     driver_branch_notes,
     driver_requirement,
+    gpu_generation,
+    gpu_generations,
     max_cuda_for_driver,
     minor_compat_text,
     ptx_jit_caveat,
     tensorflow_docs_min_driver,
+)
+from envkit.knowledge.distros import (
+    DistroFamily,
+    DistroSteps,
+    distro_families,
+    distro_family,
+    distro_steps,
 )
 from envkit.knowledge.gpus import (
     GpuModel,
     GpuSpecs,
     KernelSupport,
     architecture_for,
+    architecture_for_pci_device,
     gpu_model,
     gpu_models,
     is_compute_target,
@@ -128,4 +139,16 @@ __all__ = [
     "ubuntu_release",
     "ubuntu_releases",
     "windows_native_gpu",
+]
+
+__all__ += [
+    "DistroFamily",
+    "DistroSteps",
+    "GpuGeneration",
+    "architecture_for_pci_device",
+    "distro_families",
+    "distro_family",
+    "distro_steps",
+    "gpu_generation",
+    "gpu_generations",
 ]

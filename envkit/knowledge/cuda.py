@@ -215,3 +215,48 @@ def driver_branch_notes() -> tuple[BranchNote, ...]:
         )
         for row in _data.objs(group, "notes")
     )
+
+
+# ---------------------------------------------------------------- GPU generations
+
+
+@dataclass(frozen=True, slots=True)
+class GpuGeneration:
+    """What the NVIDIA driver branches do for one GPU architecture."""
+
+    architecture: str
+    last_branch: str | None
+    """The newest branch that still drives it (470 for Kepler); None while every branch does."""
+    open_modules: bool
+    """Whether NVIDIA's open kernel modules run on it (Turing and newer)."""
+    open_modules_required: bool
+    capabilities: str
+    last_driver: str | None
+    sources: tuple[str, ...]
+
+    def allows_branch(self, branch: int) -> bool:
+        return self.last_branch is None or branch <= int(self.last_branch)
+
+
+@cache
+def gpu_generations() -> tuple[GpuGeneration, ...]:
+    group = _data.obj(_data.load("cuda.json"), "gpu_generations")
+    sources = _data.source_keys(group)
+    return tuple(
+        GpuGeneration(
+            architecture=_data.text(row, "architecture"),
+            last_branch=_data.opt_text(row, "last_branch"),
+            open_modules=_data.flag(row, "open_modules", False),
+            open_modules_required=_data.flag(row, "open_modules_required", False),
+            capabilities=_data.text(row, "capabilities"),
+            last_driver=_data.opt_text(row, "last_driver"),
+            sources=sources,
+        )
+        for row in _data.objs(group, "generations")
+    )
+
+
+def gpu_generation(architecture: str) -> GpuGeneration | None:
+    """The driver facts for "Kepler", "Ada Lovelace", ...; None for a name the table lacks."""
+    wanted = architecture.strip().lower()
+    return next((g for g in gpu_generations() if g.architecture.lower() == wanted), None)

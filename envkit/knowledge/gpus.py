@@ -213,3 +213,39 @@ def _cubin_runs(target: tuple[str, tuple[int, int], bool], gpu: tuple[int, int])
 def is_compute_target(text: str) -> bool:
     """Whether ``text`` is a well-formed sm_XY / compute_XY entry of cuda_compute_capabilities."""
     return _target(text) is not None
+
+
+# ---------------------------------------------------------------- PCI device ids
+
+
+@cache
+def _pci_ranges() -> tuple[tuple[int, int, str], ...]:
+    group = _data.obj(_data.load("gpus.json"), "pci_device_ranges")
+    return tuple(
+        (
+            int(_data.text(row, "first"), 16),
+            int(_data.text(row, "last"), 16),
+            _data.text(row, "architecture"),
+        )
+        for row in _data.objs(group, "ranges")
+    )
+
+
+def architecture_for_pci_device(device_id: str) -> str | None:
+    """The architecture of an NVIDIA PCI device id ("0x1b06" -> Pascal), from pci.ids' chips.
+
+    An id above every range is a GPU newer than the table: the newest architecture. None for
+    an id between ranges of different architectures, or text that is no hex id.
+    """
+    try:
+        number = int(device_id.strip().lower().removeprefix("0x"), 16)
+    except ValueError:
+        return None
+    ranges = _pci_ranges()
+    for first, last, architecture in ranges:
+        if first <= number <= last:
+            return architecture
+    if ranges and number > ranges[-1][1]:
+        group = _data.obj(_data.load("gpus.json"), "pci_device_ranges")
+        return _data.opt_text(group, "after_last_architecture")
+    return None
