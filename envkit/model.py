@@ -40,6 +40,12 @@ class OsInfo:
     secure_boot: bool | None
     """None when the firmware does not say (legacy BIOS, no efivars access)."""
     hostname: str
+    # distro (#16): fields with defaults, so snapshots written before them still load.
+    distro_id_like: tuple[str, ...] = ()
+    """/etc/os-release's ID_LIKE words, closest relative first: ("rhel", "centos", "fedora")."""
+    container_gpu_env: tuple[tuple[str, str], ...] = ()
+    """NVIDIA_VISIBLE_DEVICES, NVIDIA_DRIVER_CAPABILITIES and NVIDIA_REQUIRE_CUDA where set:
+    the marks of an NVIDIA or CUDA container image, or of GPUs requested for a container."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +105,9 @@ class NvidiaKernelInfo:
     """NVIDIA display/3D controllers on the PCI bus (vendor 0x10de)."""
     nvml_library_paths: tuple[str, ...]
     """libnvidia-ml.so.1 files in the system library folders (WSL's /usr/lib/wsl/lib included)."""
+    # distro (#9): with a default, so snapshots written before it still load.
+    unusable_device_nodes: tuple[str, ...] = ()
+    """/dev/nvidia* nodes that exist but this user cannot open for reading and writing."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -34,6 +35,15 @@ def probe_nvidia_kernel(root: Path = Path("/")) -> NvidiaKernelInfo:
         uvm_present="nvidia-uvm" in device_nodes,
         pci_gpus=_pci_gpus(root / "sys/bus/pci/devices"),
         nvml_library_paths=_nvml_libraries(root),
+        unusable_device_nodes=_unusable_nodes(root / "dev", device_nodes),
+    )
+
+
+def _unusable_nodes(dev: Path, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The nodes this user may not open read-write (CUDA opens them so), folders skipped."""
+    paths = (dev / name for name in names)
+    return tuple(
+        path.name for path in paths if not path.is_dir() and not os.access(path, os.R_OK | os.W_OK)
     )
 
 

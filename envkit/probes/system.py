@@ -17,6 +17,12 @@ from envkit.model import CpuInfo, DiskInfo, MemoryInfo, OsInfo
 
 TENSORFLOW_CPU_FLAGS = ("avx", "avx2", "fma", "avx512f")
 SECURE_BOOT_VAR = "SecureBoot-8be4df61-93ca-11d2-aa0d-e98c1d5de8c4"
+# Set by the NVIDIA Container Toolkit's images and by `--gpus` / Kubernetes device requests.
+CONTAINER_GPU_VARIABLES = (
+    "NVIDIA_VISIBLE_DEVICES",
+    "NVIDIA_DRIVER_CAPABILITIES",
+    "NVIDIA_REQUIRE_CUDA",
+)
 _X86_MACHINES = {"x86_64", "amd64", "i386", "i686"}
 # DMI vendor or product text -> the hypervisor it names.
 _HYPERVISOR_MARKERS = (
@@ -57,7 +63,13 @@ def probe_os(root: Path = Path("/"), environ: Mapping[str, str] | None = None) -
         virtualization=_virtualization(root),
         secure_boot=_secure_boot(root),
         hostname=socket.gethostname(),
+        distro_id_like=tuple(release.get("ID_LIKE", "").lower().split()),
+        container_gpu_env=_container_gpu_env(os.environ if environ is None else environ),
     )
+
+
+def _container_gpu_env(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple((name, environ[name]) for name in CONTAINER_GPU_VARIABLES if name in environ)
 
 
 def _parse_os_release(text: str) -> dict[str, str]:

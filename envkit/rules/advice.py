@@ -6,71 +6,12 @@ Versions come from the knowledge base and the snapshot, never from literals here
 from __future__ import annotations
 
 from envkit import knowledge
-from envkit.model import OsInfo, Snapshot
+from envkit.model import Snapshot
 from envkit.rules import facts
+from envkit.rules.drivers import install_driver_steps
 
-NVIDIA_DOWNLOADS = "https://www.nvidia.com/Download/index.aspx"
-GRAPHICS_DRIVERS_PPA = "ppa:graphics-drivers/ppa"
-
-
-def install_driver_steps(snapshot: Snapshot, min_driver: str | None = None) -> tuple[str, ...]:
-    """How to install (or upgrade to) an NVIDIA driver of at least ``min_driver`` on this OS."""
-    family = facts.os_family(snapshot)
-    if family == "ubuntu":
-        return _ubuntu_driver_steps(snapshot, min_driver)
-    steps = {
-        "debian": (
-            "# enable the contrib non-free non-free-firmware components in /etc/apt/sources.list",
-            "sudo apt update",
-            "sudo apt install linux-headers-$(uname -r) nvidia-driver firmware-misc-nonfree",
-            "sudo reboot",
-        ),
-        "fedora": (
-            "# with the RPM Fusion nonfree repository enabled:",
-            "sudo dnf install akmod-nvidia xorg-x11-drv-nvidia-cuda",
-            "sudo reboot",
-        ),
-        "rhel": (
-            "# with NVIDIA's CUDA repository for your release enabled:",
-            "sudo dnf module install nvidia-driver:latest-dkms",
-            "sudo reboot",
-        ),
-        "wsl2": (
-            "# install or update the NVIDIA driver on the Windows side, never inside WSL:",
-            f"# {NVIDIA_DOWNLOADS}",
-            "wsl --update   # in Windows PowerShell",
-        ),
-        "windows": (f"# install the NVIDIA driver from {NVIDIA_DOWNLOADS}",),
-        "macos": (
-            "# macOS has no NVIDIA driver for current GPUs; TensorFlow uses tensorflow-metal",
-        ),
-    }
-    return steps.get(family, (f"# install your distribution's NVIDIA driver ({NVIDIA_DOWNLOADS})",))
-
-
-def _ubuntu_driver_steps(snapshot: Snapshot, min_driver: str | None) -> tuple[str, ...]:
-    branch = knowledge.ubuntu_driver_branch(facts.ubuntu_version(snapshot), min_driver)
-    install = (
-        f"sudo apt install nvidia-driver-{branch}"
-        if branch
-        else "sudo ubuntu-drivers install   # installs the recommended driver"
-    )
-    steps = ["ubuntu-drivers devices   # the GPU and the driver Ubuntu recommends", install]
-    if branch is None and min_driver:
-        steps.append(
-            f"# Ubuntu's archive may lack a driver ≥ {min_driver}; the PPA carries newer ones:"
-        )
-        steps.append(f"sudo add-apt-repository {GRAPHICS_DRIVERS_PPA} && sudo apt update")
-    if _secure_boot_on(snapshot):
-        steps.append(
-            "# Secure Boot is on: set a MOK password when asked, enroll it at the next boot"
-        )
-    steps.append("sudo reboot")
-    return tuple(steps)
-
-
-def _secure_boot_on(snapshot: Snapshot) -> bool:
-    return isinstance(snapshot.os, OsInfo) and snapshot.os.secure_boot is True
+# The driver steps live in drivers.py, generated per distribution family and context.
+__all__ = ["install_driver_steps", "pip_install_tensorflow", "tensorflow_env_steps"]
 
 
 def tensorflow_env_steps(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from packaging.version import InvalidVersion, Version
 
+from envkit import knowledge
 from envkit.model import (
     GpuInfo,
     NvidiaKernelInfo,
@@ -16,11 +17,15 @@ from envkit.model import (
 )
 
 GIB = 1024**3
-_RHEL_LIKE = {"rhel", "centos", "rocky", "almalinux", "ol"}
+_OS_FAMILIES = {"ubuntu", "debian", "fedora", "rhel"}
 
 
 def os_family(snapshot: Snapshot) -> str:
-    """ubuntu, debian, fedora, rhel, wsl2, macos, windows or linux (anything else)."""
+    """ubuntu, debian, fedora, rhel, wsl2, macos, windows or linux (anything else).
+
+    The distribution comes from os-release's ID, then its ID_LIKE (Mint is ubuntu, Rocky
+    rhel); arch and suse families read as linux here (see distro_family for their steps).
+    """
     info = snapshot.os
     if not isinstance(info, OsInfo):
         return "linux"
@@ -30,10 +35,29 @@ def os_family(snapshot: Snapshot) -> str:
         return "windows"
     if info.wsl_version == 2:
         return "wsl2"
-    distro = (info.distro_id or "").lower()
-    if distro in {"ubuntu", "pop", "linuxmint", "debian", "fedora"}:
-        return {"pop": "ubuntu", "linuxmint": "ubuntu"}.get(distro, distro)
-    return "rhel" if distro in _RHEL_LIKE else "linux"
+    key = distro_family(snapshot).key
+    return key if key in _OS_FAMILIES else "linux"
+
+
+def distro_family(snapshot: Snapshot) -> knowledge.DistroFamily:
+    """The Linux distribution family whose driver commands fit this machine (generic if none)."""
+    info = snapshot.os
+    if not isinstance(info, OsInfo) or info.system != "Linux":
+        return knowledge.distro_family(None)
+    return knowledge.distro_family(info.distro_id, info.distro_id_like)
+
+
+def distro_release_major(snapshot: Snapshot) -> int | None:
+    """9 for VERSION_ID 9.4; None where the release has no number (Arch) or is unknown."""
+    info = snapshot.os
+    text = info.distro_version if isinstance(info, OsInfo) else None
+    head = (text or "").split(".")[0]
+    return int(head) if head.isdigit() else None
+
+
+def in_container(snapshot: Snapshot) -> str | None:
+    """docker, podman, kubernetes, lxc... when envkit runs inside one, else None."""
+    return snapshot.os.container if isinstance(snapshot.os, OsInfo) else None
 
 
 def ubuntu_version(snapshot: Snapshot) -> str | None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from envkit import knowledge
-from envkit.model import CheckInfo, Finding, GpuInfo, OsInfo, Severity, Snapshot, Unavailable
-from envkit.rules import advice, facts
+from envkit.model import CheckInfo, Finding, GpuInfo, Severity, Snapshot, Unavailable
+from envkit.rules import advice, drivers, facts
 from envkit.rules.registry import check
 
 BUSY_MEMORY_FRACTION = 0.5
@@ -26,32 +26,68 @@ def driver_installed(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
     if failure is None:
         return
     kernel = facts.kernel(snapshot)
-    if kernel is not None and kernel.pci_gpus:
-        ids = ", ".join(f"{gpu.address} ({gpu.device_id})" for gpu in kernel.pci_gpus)
-        yield info.finding(
-            Severity.ERROR,
-            "An NVIDIA GPU is installed but no NVIDIA driver is",
-            f"PCI bus: {ids}; NVML library: {failure.reason}",
-            advice.install_driver_steps(snapshot, _min_driver_for_tensorflow(snapshot)),
-        )
-    elif facts.os_family(snapshot) == "wsl2":
+    container = facts.in_container(snapshot)
+    if facts.os_family(snapshot) == "wsl2":
         yield info.finding(
             Severity.WARNING,
             "WSL 2 sees no NVIDIA driver from Windows",
             f"/usr/lib/wsl/lib has no libnvidia-ml.so.1; {failure.reason}",
-            advice.install_driver_steps(snapshot),
+            drivers.wsl_windows_driver_steps(),
             CUDA_ON_WSL,
         )
-    elif isinstance(snapshot.os, OsInfo) and snapshot.os.container:
+    elif container:
+        yield _container_finding(snapshot, info, container, failure.reason)
+    elif kernel is not None and kernel.pci_gpus:
+        ids = ", ".join(f"{gpu.address} ({gpu.device_id})" for gpu in kernel.pci_gpus)
+        nouveau = "; nouveau holds the GPU" if drivers.nouveau_holds_gpu(snapshot) else ""
+        minimum = _min_driver_for_tensorflow(snapshot)
         yield info.finding(
-            Severity.INFO,
-            f"No NVIDIA driver is visible inside this {snapshot.os.container} container",
-            failure.reason,
+            Severity.ERROR,
+            "An NVIDIA GPU is installed but no NVIDIA driver is",
+            f"PCI bus: {ids}{_generation_text(snapshot)}{nouveau}; NVML library: {failure.reason}",
             (
-                "# on the host: install nvidia-container-toolkit, then start the container with:",
-                "docker run --gpus all ...",
+                *drivers.install_driver_steps(snapshot, minimum),
+                *_beyond_limit_note(snapshot, minimum),
             ),
         )
+
+
+def _container_finding(snapshot: Snapshot, info: CheckInfo, container: str, reason: str) -> Finding:
+    """Inside a container the driver comes from the host: an error only where a GPU is meant."""
+    signs = drivers.container_gpu_signs(snapshot)
+    if signs:
+        return info.finding(
+            Severity.ERROR,
+            f"This {container} container is meant to have a GPU but cannot reach the driver",
+            f"{'; '.join(signs)}; {reason}",
+            drivers.container_host_steps(snapshot),
+            drivers.CONTAINER_TOOLKIT_GUIDE,
+        )
+    return info.finding(
+        Severity.INFO,
+        f"No NVIDIA driver is visible inside this {container} container",
+        reason,
+        drivers.container_host_steps(snapshot),
+    )
+
+
+def _generation_text(snapshot: Snapshot) -> str:
+    limit = drivers.gpu_limit(snapshot)
+    names = [g.architecture for _, g in limit.gpus if g is not None]
+    return f" ({', '.join(dict.fromkeys(names))})" if names else ""
+
+
+def _beyond_limit_note(snapshot: Snapshot, min_driver: str | None) -> tuple[str, ...]:
+    """When TensorFlow's CUDA needs a newer driver than the GPU's last branch."""
+    limit = drivers.gpu_limit(snapshot)
+    if min_driver is None or limit.allows(min_driver):
+        return ()
+    installed = facts.tensorflow(snapshot)
+    name = f"TensorFlow {installed.version}" if installed else "This TensorFlow"
+    return (
+        f"# {name} needs driver {min_driver} or newer, beyond the {limit.max_branch} branch: "
+        "after this driver, use a TensorFlow for its CUDA (envkit doctor will name it)",
+    )
 
 
 @check("nvidia.kernel-module", "nvidia", "The NVIDIA kernel module is loaded.")
@@ -59,27 +95,37 @@ def kernel_module_loaded(snapshot: Snapshot, info: CheckInfo) -> Iterator[Findin
     failure = _nvml_failure(snapshot, "nvml-driver-not-loaded")
     if failure is None:
         return
-    kernel = facts.kernel(snapshot)
-    causes: list[str] = []
-    steps: list[str] = []
-    if kernel is not None and kernel.nouveau_loaded:
-        causes.append("nouveau (the open-source driver) holds the GPU")
-        steps += [
-            "echo 'blacklist nouveau' | sudo tee /etc/modprobe.d/blacklist-nouveau.conf",
-            "echo 'options nouveau modeset=0' | sudo tee -a /etc/modprobe.d/blacklist-nouveau.conf",
-            "sudo update-initramfs -u",
-        ]
-    if isinstance(snapshot.os, OsInfo) and snapshot.os.secure_boot:
-        causes.append("Secure Boot is on and may reject an unsigned module")
-        steps += ["mokutil --sb-state", "sudo mokutil --import /var/lib/shim-signed/mok/MOK.der"]
-    causes.append("the module may not be built for this kernel")
-    steps += ["dkms status   # is nvidia built for $(uname -r)?", "sudo dkms autoinstall"]
-    steps.append("sudo reboot")
+    family = facts.os_family(snapshot)
+    container = facts.in_container(snapshot)
+    if family == "wsl2":
+        if not _linux_driver_in_wsl(snapshot):  # else nvidia.wsl-linux-driver says what is wrong
+            yield info.finding(
+                Severity.ERROR,
+                "WSL 2 cannot reach the GPU through the Windows driver",
+                f"{failure.reason} Under WSL 2 there is no Linux kernel module: the Windows "
+                "driver (and a Windows build that supports WSL GPU access) provides the GPU",
+                drivers.wsl_windows_driver_steps(),
+                CUDA_ON_WSL,
+            )
+        return
+    if container:
+        yield _container_finding(snapshot, info, container, failure.reason)
+        return
+    if family in {"windows", "macos"}:
+        yield info.finding(
+            Severity.ERROR,
+            "The NVIDIA driver library is present but the driver does not answer",
+            failure.reason,
+            drivers.install_driver_steps(snapshot),
+        )
+        return
+    causes, steps = drivers.kernel_module_steps(snapshot)
     yield info.finding(
         Severity.ERROR,
         "The NVIDIA driver is installed but its kernel module is not loaded",
         f"{failure.reason} Likely: " + "; ".join(causes),
-        tuple(steps),
+        steps,
+        facts.distro_family(snapshot).docs,
     )
 
 
@@ -94,11 +140,7 @@ def library_matches_module(snapshot: Snapshot, info: CheckInfo) -> Iterator[Find
         Severity.ERROR,
         "Driver/library version mismatch: the driver was upgraded but the old module is loaded",
         f"loaded kernel module {loaded or 'unknown'}; {failure.reason}",
-        (
-            "sudo reboot",
-            "# to stop unattended upgrades from doing it again on a training box:",
-            "sudo apt-mark hold $(dpkg-query -W -f='${Package}\\n' 'nvidia-*' 'libnvidia-*')",
-        ),
+        drivers.mismatch_steps(snapshot),
         "https://github.com/NVIDIA/nvidia-container-toolkit/issues/394",
     )
 
@@ -112,8 +154,75 @@ def may_open_devices(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
         Severity.ERROR,
         "This user has no permission to use the NVIDIA devices",
         failure.reason,
-        ("ls -l /dev/nvidia*", "sudo usermod -aG video $USER   # then log out and back in"),
+        _permission_steps(snapshot),
     )
+
+
+def _permission_steps(snapshot: Snapshot) -> tuple[str, ...]:
+    if facts.in_container(snapshot):
+        return (
+            "ls -l /dev/nvidia*   # the devices the container was given",
+            *drivers.container_host_steps(snapshot),
+        )
+    return (
+        "ls -l /dev/nvidia*   # owner, group and mode of each device",
+        "sudo usermod -aG video $USER   # where the nodes belong to group video; then log in again",
+    )
+
+
+@check(
+    "nvidia.cuda-devices",
+    "nvidia",
+    "The device nodes CUDA opens (/dev/nvidia-uvm, /dev/nvidia*) exist and may be opened.",
+)
+def cuda_devices_usable(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
+    kernel = facts.kernel(snapshot)
+    if kernel is None or facts.os_family(snapshot) not in _NODE_FAMILIES:
+        return
+    if not facts.healthy_gpus(snapshot) or not kernel.device_nodes:
+        return  # NVML's own failures say what is wrong first
+    causes = drivers.cuda_init_causes(snapshot)
+    if not kernel.uvm_present:
+        yield info.finding(
+            Severity.ERROR,
+            "/dev/nvidia-uvm is missing: CUDA (and TensorFlow) will fail to start",
+            f"/dev has {' '.join(kernel.device_nodes)}; without nvidia-uvm cuInit fails with "
+            "CUDA_ERROR_UNKNOWN or 'no CUDA-capable device is detected'. " + causes,
+            drivers.uvm_steps(snapshot),
+        )
+    if kernel.unusable_device_nodes:
+        nodes = " ".join(f"/dev/{node}" for node in kernel.unusable_device_nodes)
+        yield info.finding(
+            Severity.ERROR,
+            f"This user cannot open {nodes}: CUDA will fail to start",
+            f"{nodes} exist but are not readable and writable for this user",
+            _permission_steps(snapshot),
+        )
+
+
+_NODE_FAMILIES = {"ubuntu", "debian", "fedora", "rhel", "linux"}
+
+
+@check("nvidia.mig", "nvidia", "No GPU is split into MIG instances unnoticed.")
+def mig_instances(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
+    for gpu in facts.healthy_gpus(snapshot):
+        if gpu.mig_mode_current is not True:
+            continue
+        yield info.finding(
+            Severity.WARNING,
+            f"GPU {gpu.index} ({gpu.name}) has MIG enabled: TensorFlow sees one MIG slice, "
+            "not the whole GPU",
+            f"NVML: MIG mode current=on on GPU {gpu.index}; CUDA exposes MIG instances as separate "
+            "devices and a process uses only the first one it is given, with that slice's "
+            "memory and compute",
+            (
+                "nvidia-smi -L   # the GPU and its MIG devices (MIG-... UUIDs)",
+                "export CUDA_VISIBLE_DEVICES=MIG-<uuid>   # pick the slice TensorFlow uses",
+                "# for the whole GPU, an admin turns MIG off (the GPU then resets):",
+                f"#   sudo nvidia-smi -i {gpu.index} -mig 0",
+            ),
+            "https://docs.nvidia.com/datacenter/tesla/mig-user-guide/",
+        )
 
 
 @check("nvidia.gpu-readable", "nvidia", "Every GPU answers NVML (none has fallen off the bus).")
@@ -179,25 +288,39 @@ def driver_supports_tensorflow_cuda(snapshot: Snapshot, info: CheckInfo) -> Iter
     if driver_cuda is None or not _older(driver_cuda, requirement.cuda):
         return
     same_major = driver_cuda.split(".")[0] == requirement.cuda.split(".")[0]
+    windows_side = " Windows" if _driver_platform(snapshot) == "windows" else ""
     evidence = (
-        f"driver {nvml_info.driver_version} supports CUDA ≤ {driver_cuda}; TensorFlow "
+        f"{windows_side.strip() + ' ' if windows_side else ''}driver {nvml_info.driver_version} "
+        f"supports CUDA ≤ {driver_cuda}; TensorFlow "
         f"{installed.version} needs CUDA {requirement.cuda} → driver ≥ "
         f"{requirement.minor_compat_min_driver} (any {requirement.cuda.split('.')[0]}.x driver, "
         f"by minor-version compatibility), ≥ {requirement.toolkit_min_driver} for full support"
     )
-    fix = advice.install_driver_steps(snapshot, requirement.toolkit_min_driver)
+    limit = drivers.gpu_limit(snapshot)
+    floor = requirement.minor_compat_min_driver or requirement.toolkit_min_driver
+    if not limit.allows(floor):
+        yield info.finding(
+            Severity.ERROR,
+            f"No driver for {', '.join(limit.limiting)} supports the CUDA {requirement.cuda} "
+            f"TensorFlow {installed.version} needs",
+            f"{evidence}; the {limit.max_branch} branch is the last that drives this GPU",
+            _gpu_routes(snapshot, nvml_info.driver_version),
+            requirement.source,
+        )
+        return
+    fix = drivers.install_driver_steps(snapshot, requirement.toolkit_min_driver)
     if same_major:
         yield info.finding(
             Severity.WARNING,
-            f"The driver is older than CUDA {requirement.cuda}; it runs only by minor-version "
-            "compatibility (kernels compiled at run time from PTX may fail)",
+            f"The{windows_side} driver is older than CUDA {requirement.cuda}; it runs only by "
+            "minor-version compatibility (kernels compiled at run time from PTX may fail)",
             evidence,
             fix,
             requirement.source,
         )
         return
     older = knowledge.newest_tensorflow_for_cuda(driver_cuda)
-    if older is not None:
+    if older is not None and _has_code_for_all_gpus(snapshot, older):
         fix = (
             *fix,
             f"# or keep this driver and use TensorFlow {older.series}, in a new environment:",
@@ -205,11 +328,72 @@ def driver_supports_tensorflow_cuda(snapshot: Snapshot, info: CheckInfo) -> Iter
         )
     yield info.finding(
         Severity.ERROR,
-        f"The driver is too old for TensorFlow {installed.version} (needs CUDA {requirement.cuda})",
+        f"The{windows_side} driver is too old for TensorFlow {installed.version} "
+        f"(needs CUDA {requirement.cuda})",
         evidence,
         fix,
         requirement.source,
     )
+
+
+def _has_code_for_all_gpus(snapshot: Snapshot, release: knowledge.TfRelease) -> bool:
+    """Whether ``release``'s wheels carry code for every GPU (unknown lists count as yes)."""
+    for gpu in facts.healthy_gpus(snapshot):
+        support = knowledge.tf_kernel_support(release, gpu.compute_capability or "")
+        if support == knowledge.KernelSupport.UNSUPPORTED:
+            return False
+    return True
+
+
+def _newest_tensorflow_for_gpu(
+    compute_capability: str, max_cuda: str | None
+) -> knowledge.TfRelease | None:
+    """The newest series with GPU code for ``compute_capability`` whose CUDA is ≤ max_cuda."""
+    fitting = (knowledge.KernelSupport.NATIVE, knowledge.KernelSupport.PTX_JIT)
+    for release in reversed(knowledge.tensorflow_releases()):
+        if release.cuda is None or (max_cuda is not None and _older(max_cuda, release.cuda)):
+            continue
+        if knowledge.tf_kernel_support(release, compute_capability) in fitting:
+            return release
+    return None
+
+
+def _gpu_routes(
+    snapshot: Snapshot, driver_version: str | None, gpus: tuple[GpuInfo, ...] | None = None
+) -> tuple[str, ...]:
+    """The routes that work for GPUs no current TensorFlow (or driver) serves: the last
+    TensorFlow line with code for them on the last driver that drives them, or the CPU."""
+    steps: list[str] = []
+    for gpu in facts.healthy_gpus(snapshot) if gpus is None else gpus:
+        generation = drivers.gpu_generation_of(gpu)
+        capability = gpu.compute_capability
+        if capability is None:
+            continue
+        last = generation.last_branch if generation else None
+        max_cuda = (
+            knowledge.max_cuda_for_driver(generation.last_driver or f"{last}.999.99")
+            if generation is not None and last
+            else None
+        )
+        release = _newest_tensorflow_for_gpu(capability, max_cuda)
+        label = f"GPU {gpu.index} ({gpu.name}, compute capability {capability})"
+        if release is None:
+            steps.append(f"# no TensorFlow envkit knows has GPU code for {label} on its driver")
+            continue
+        branch_text = f" on the {last} driver" if last else ""
+        steps.append(
+            f"# {label}: TensorFlow {release.series} is the newest with code for it that runs"
+            f"{branch_text} (CUDA {release.cuda}):"
+        )
+        if last and driver_version and _older(driver_version, f"{last}.0"):
+            steps += drivers.install_driver_steps(snapshot)
+        steps += advice.tensorflow_env_steps(
+            snapshot, release, gpu=True, env_name=f"tf{release.series}"
+        )
+    steps.append(
+        "# or keep this TensorFlow and train on the CPU: it leaves a GPU it cannot use idle"
+    )
+    return tuple(dict.fromkeys(steps))
 
 
 @check(
@@ -227,12 +411,15 @@ def tensorflow_has_code_for_gpus(snapshot: Snapshot, info: CheckInfo) -> Iterato
         if gpu.compute_capability is None or not capabilities:
             continue
         support = knowledge.kernel_support(capabilities, gpu.compute_capability)
-        finding = _architecture_finding(info, gpu, installed.version, capabilities, support)
+        finding = _architecture_finding(
+            snapshot, info, gpu, installed.version, capabilities, support
+        )
         if finding is not None:
             yield finding
 
 
 def _architecture_finding(
+    snapshot: Snapshot,
     info: CheckInfo,
     gpu: GpuInfo,
     tf_version: str,
@@ -250,8 +437,9 @@ def _architecture_finding(
             f"TensorFlow {tf_version} has no GPU code for GPU {gpu.index} ({gpu.name})",
             evidence,
             (
-                "# an older GPU needs an older TensorFlow, or a build from source for its arch",
-                "# see the GPU column of https://www.tensorflow.org/install/source#gpu",
+                *_gpu_routes(snapshot, None, (gpu,)),
+                "# or build TensorFlow from source for this architecture: "
+                "https://www.tensorflow.org/install/source#gpu",
             ),
         )
     if support == "ptx-jit" and _same_major_as_ptx(capabilities, gpu.compute_capability or ""):
@@ -334,20 +522,20 @@ def gpu_memory_is_free(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]
 
 @check("nvidia.wsl-linux-driver", "nvidia", "Under WSL 2, no Linux NVIDIA driver is installed.")
 def no_linux_driver_in_wsl(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
-    kernel = facts.kernel(snapshot)
-    if facts.os_family(snapshot) != "wsl2" or kernel is None:
-        return
-    linux_copies = [p for p in kernel.nvml_library_paths if not p.startswith("/usr/lib/wsl/")]
+    linux_copies = _linux_driver_in_wsl(snapshot)
     if linux_copies:
         yield info.finding(
             Severity.ERROR,
             "A Linux NVIDIA driver is installed inside WSL 2, where it breaks the Windows driver",
             f"found {', '.join(linux_copies)}; under WSL 2 the driver comes from Windows "
             "(/usr/lib/wsl/lib)",
-            (
-                "sudo apt purge 'nvidia-driver-*' 'libnvidia-*'",
-                "sudo apt autoremove",
-                "# then restart WSL: wsl --shutdown   (in Windows PowerShell)",
-            ),
+            drivers.wsl_linux_driver_removal(snapshot),
             CUDA_ON_WSL,
         )
+
+
+def _linux_driver_in_wsl(snapshot: Snapshot) -> tuple[str, ...]:
+    kernel = facts.kernel(snapshot)
+    if facts.os_family(snapshot) != "wsl2" or kernel is None:
+        return ()
+    return tuple(p for p in kernel.nvml_library_paths if not p.startswith("/usr/lib/wsl/"))
