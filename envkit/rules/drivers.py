@@ -286,9 +286,10 @@ def _ubuntu_install(snapshot: Snapshot, limit: GpuLimit, min_driver: str | None)
     family = _family(snapshot)
     find = _fill(family.find_driver, snapshot)
     limit_note = [_limit_comment(limit)] if limit.max_branch is not None else []
+    unknown = [] if limit.known else [_unknown_generation_comment()]
     branch = _ubuntu_branch(snapshot, limit, min_driver)
-    if branch is not None:
-        return [*find, *limit_note, f"sudo apt install nvidia-driver-{branch}"]
+    if branch is not None and (limit.known or min_driver):
+        return [*find, *limit_note, *unknown, f"sudo apt install nvidia-driver-{branch}"]
     known_release = bool(_ubuntu_release_branches(snapshot))
     if min_driver and known_release:
         # The PPA must be added before ubuntu-drivers can see what it carries.
@@ -302,7 +303,6 @@ def _ubuntu_install(snapshot: Snapshot, limit: GpuLimit, min_driver: str | None)
     if limit.max_branch is not None and known_release:
         legacy = family.legacy_steps(str(limit.max_branch)) or family.install_branch
         return [*find, *limit_note, *_fill(legacy, snapshot, str(limit.max_branch))]
-    unknown = [] if limit.known else [_unknown_generation_comment()]
     return [
         *find,
         *limit_note,
@@ -394,22 +394,31 @@ def signing_steps(snapshot: Snapshot, family: knowledge.DistroFamily) -> list[st
 
 
 def kernel_module_steps(snapshot: Snapshot) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(the likely causes, the steps) when the driver is installed but its module not loaded."""
+    """(the likely causes, the steps) when the driver is installed but its module not loaded.
+
+    Nouveau off, the module built for this kernel, then signed where Secure Boot is on; the
+    last step is the reboot, which under Secure Boot is where MOK Manager enrols the key.
+    """
     family = _family(snapshot)
     causes: list[str] = []
     steps: list[str] = [*_generic_note(snapshot, family)]
     if nouveau_holds_gpu(snapshot):
         causes.append("nouveau (the open-source driver) holds the GPU")
         steps += [*knowledge.distro_steps().nouveau_blacklist, *_fill(family.initramfs, snapshot)]
-    if secure_boot_on(snapshot):
-        causes.append("Secure Boot is on and rejects a module not signed by an enrolled key")
-        steps.append("mokutil --sb-state")
-        steps += _fill(family.signed_modules, snapshot, UBUNTU_INSTALLED_BRANCH)
-        steps += signing_steps(snapshot, family)
     causes.append("the module may not be built for the running kernel")
     steps += [*_fill(family.module_check, snapshot), *_fill(family.module_rebuild, snapshot)]
-    steps.append(REBOOT)
-    return tuple(causes), tuple(dict.fromkeys(steps))
+    reboot = [REBOOT]
+    if secure_boot_on(snapshot):
+        causes.insert(-1, "Secure Boot is on and rejects a module not signed by an enrolled key")
+        steps.append("mokutil --sb-state")
+        steps += _fill(family.signed_modules, snapshot, UBUNTU_INSTALLED_BRANCH)
+        signing = signing_steps(snapshot, family)
+        enrol = knowledge.distro_steps().mok_enrolment
+        if signing[-len(enrol) :] == list(enrol):
+            reboot = signing[-len(enrol) :]
+            signing = signing[: -len(enrol)]
+        steps += signing
+    return tuple(causes), tuple(dict.fromkeys([*steps, *reboot]))
 
 
 def mismatch_steps(snapshot: Snapshot) -> tuple[str, ...]:

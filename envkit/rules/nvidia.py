@@ -347,14 +347,18 @@ def _has_code_for_all_gpus(snapshot: Snapshot, release: knowledge.TfRelease) -> 
 
 def _newest_tensorflow_for_gpu(
     compute_capability: str, max_cuda: str | None
-) -> knowledge.TfRelease | None:
-    """The newest series with GPU code for ``compute_capability`` whose CUDA is ≤ max_cuda."""
+) -> tuple[knowledge.TfRelease, bool] | None:
+    """The newest series whose CUDA is ≤ max_cuda and whose wheels may carry code for
+    ``compute_capability``, and whether its capability list confirms that (False: unknown)."""
     fitting = (knowledge.KernelSupport.NATIVE, knowledge.KernelSupport.PTX_JIT)
     for release in reversed(knowledge.tensorflow_releases()):
         if release.cuda is None or (max_cuda is not None and _older(max_cuda, release.cuda)):
             continue
-        if knowledge.tf_kernel_support(release, compute_capability) in fitting:
-            return release
+        support = knowledge.tf_kernel_support(release, compute_capability)
+        if support in fitting:
+            return release, True
+        if support == knowledge.KernelSupport.UNKNOWN:
+            return release, False
     return None
 
 
@@ -375,16 +379,24 @@ def _gpu_routes(
             if generation is not None and last
             else None
         )
-        release = _newest_tensorflow_for_gpu(capability, max_cuda)
+        found = _newest_tensorflow_for_gpu(capability, max_cuda)
         label = f"GPU {gpu.index} ({gpu.name}, compute capability {capability})"
-        if release is None:
+        if found is None:
             steps.append(f"# no TensorFlow envkit knows has GPU code for {label} on its driver")
             continue
+        release, confirmed = found
         branch_text = f" on the {last} driver" if last else ""
-        steps.append(
-            f"# {label}: TensorFlow {release.series} is the newest with code for it that runs"
-            f"{branch_text} (CUDA {release.cuda}):"
-        )
+        if confirmed:
+            steps.append(
+                f"# {label}: TensorFlow {release.series} is the newest with code for it that "
+                f"runs{branch_text} (CUDA {release.cuda}):"
+            )
+        else:
+            steps.append(
+                f"# {label}: TensorFlow {release.series} is the newest whose CUDA "
+                f"{release.cuda} runs{branch_text}; envkit's table does not list its GPU code: "
+                "check the GPU column of https://www.tensorflow.org/install/source#gpu first"
+            )
         if last and driver_version and _older(driver_version, f"{last}.0"):
             steps += drivers.install_driver_steps(snapshot)
         steps += advice.tensorflow_env_steps(
