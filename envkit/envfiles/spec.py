@@ -341,6 +341,14 @@ def _wrap(line: str) -> list[str]:
     ) or [line]
 
 
+# distro (#16): the driver comes from the machine's own distribution.
+_DRIVER_ROUTE = (
+    "  Install it from your distribution (Ubuntu: sudo ubuntu-drivers install; Debian, Fedora, "
+    "RHEL, Arch, openSUSE: their own packages): `envkit doctor` prints the commands for this "
+    "machine and its GPU's last driver branch."
+)
+
+
 def _gpu_lines(release: knowledge.TfRelease, gpu: bool, platform: str) -> list[str]:
     if not gpu:
         return []
@@ -350,6 +358,7 @@ def _gpu_lines(release: knowledge.TfRelease, gpu: bool, platform: str) -> list[s
             "CUDA and cuDNN come as pip wheels (tensorflow[and-cuda]); the host needs only the "
             "NVIDIA driver:",
             f"  Linux: {_driver_text(_driver(release, platform))}.",
+            _DRIVER_ROUTE,
             f"  WSL 2: the Windows {_driver_text(wsl)}; install no NVIDIA driver inside WSL.",
         ]
     cuda, cudnn = _conda_cuda(release, gpu, platform)
@@ -357,6 +366,7 @@ def _gpu_lines(release: knowledge.TfRelease, gpu: bool, platform: str) -> list[s
         f"CUDA and cuDNN come from conda-forge ({cuda}, {cudnn}): TensorFlow "
         f"{release.series} predates the and-cuda extra. The host needs the "
         f"{_driver_text(_driver(release, platform))}.",
+        _DRIVER_ROUTE,
         "If TensorFlow does not find them: export LD_LIBRARY_PATH=$CONDA_PREFIX/lib:"
         "$LD_LIBRARY_PATH",
     ]
