@@ -562,3 +562,19 @@ def test_generation_table_follows_nvidias_matrix() -> None:
 def test_dataclass_defaults_keep_old_constructors_working() -> None:
     info = ds.real_os("ubuntu-18.04")
     assert dataclasses.replace(info, distro_id_like=()).distro_id == "ubuntu"
+
+
+@pytest.mark.parametrize(
+    ("kernel", "fires"),
+    [
+        ("4.19.104-microsoft-standard", True),  # the 2020 WSL 2 kernel, before GPU support
+        ("5.15.153.1-microsoft-standard-WSL2", False),
+    ],
+)
+def test_old_wsl_kernel_is_named(kernel: str, fires: bool) -> None:
+    snapshot = replace_os(healthy(), wsl_version=2, kernel_release=kernel)
+    findings = run_check("system.wsl-kernel", snapshot)
+    assert bool(findings) == fires
+    if fires:
+        assert "19044" in findings[0].evidence
+    assert run_check("system.wsl-kernel", healthy()) == []

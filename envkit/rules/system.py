@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from envkit.model import CheckInfo, CpuInfo, Finding, MemoryInfo, OsInfo, Severity, Snapshot
@@ -85,4 +86,30 @@ def wsl_is_version_2(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
             "the kernel release names WSL 1; CUDA on WSL needs WSL 2",
             ("# in Windows PowerShell:", "wsl --set-version <distribution> 2"),
             "https://docs.nvidia.com/cuda/wsl-user-guide/index.html",
+        )
+
+
+WSL_GPU_MIN_KERNEL = (4, 19, 121)
+"""NVIDIA's CUDA on WSL guide (11.4.4 edition): GPU access needs WSL kernel 4.19.121 or newer."""
+
+
+@check("system.wsl-kernel", "system", "Under WSL 2, the WSL kernel is new enough for GPU access.")
+def wsl_kernel_supports_gpu(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
+    if not isinstance(snapshot.os, OsInfo) or snapshot.os.wsl_version != 2:
+        return
+    release = snapshot.os.kernel_release
+    numbers = tuple(int(part) for part in re.findall(r"\d+", release.split("-")[0])[:3])
+    if len(numbers) == 3 and numbers < WSL_GPU_MIN_KERNEL:
+        yield info.finding(
+            Severity.WARNING,
+            f"The WSL kernel {release} is too old for GPU access",
+            f"kernel {release}; CUDA on WSL 2 needs {'.'.join(map(str, WSL_GPU_MIN_KERNEL))} or "
+            "newer, and a Windows build with WSL GPU support (Windows 11, or Windows 10 21H2, "
+            "build 19044, or newer)",
+            (
+                "wsl --update   # in Windows PowerShell",
+                "wsl --shutdown",
+                "winver   # the Windows build",
+            ),
+            "https://docs.nvidia.com/cuda/archive/11.4.4/wsl-user-guide/index.html",
         )
