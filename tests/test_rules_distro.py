@@ -578,3 +578,25 @@ def test_old_wsl_kernel_is_named(kernel: str, fires: bool) -> None:
     if fires:
         assert "19044" in findings[0].evidence
     assert run_check("system.wsl-kernel", healthy()) == []
+
+
+@pytest.mark.parametrize(
+    ("fixture", "repository"), [("debian-12", "non-free"), ("fedora-40", "rpmfusion")]
+)
+def test_the_repository_step_comes_before_what_it_feeds(fixture: str, repository: str) -> None:
+    steps = _one("nvidia.driver-installed", ds.no_driver(ds.on(fixture), ds.RTX_3090)).fix
+    repo = next(i for i, line in enumerate(steps) if repository in line)
+    installs = [
+        i
+        for i, line in enumerate(steps)
+        if line.startswith(("sudo apt install", "sudo dnf install akmod"))
+    ]
+    assert installs and repo < min(installs)
+
+
+def test_amazon_linux_uses_nvidias_amzn_repository_not_rpm_fusion() -> None:
+    text = _fix_text(
+        _one("nvidia.driver-installed", ds.no_driver(ds.on("amazonlinux-2023"), ds.RTX_3090))
+    )
+    assert "cuda/repos/amzn2023/x86_64/cuda-amzn2023.repo" in text
+    assert "rpmfusion" not in text

@@ -118,8 +118,10 @@ def _fill(steps: tuple[str, ...], snapshot: Snapshot, branch: str | None = None)
     info = snapshot.os
     arch = info.architecture.lower() if isinstance(info, OsInfo) else "x86_64"
     distro = (info.distro_id or "").lower() if isinstance(info, OsInfo) else ""
+    release = str(major) if major is not None else "9"
     values = {
-        "{release_major}": str(major) if major is not None else "9",
+        "{cuda_repo}": f"amzn{release}" if distro == "amzn" else f"rhel{release}",
+        "{release_major}": release,
         "{repo_arch}": "sbsa" if arch in {"aarch64", "arm64"} else "x86_64",
         "{suse_repo}": "tumbleweed" if "tumbleweed" in distro else "leap/$releasever",
         "{branch}": branch or "",
@@ -237,8 +239,9 @@ def install_driver_steps(snapshot: Snapshot, min_driver: str | None = None) -> t
     if family.key == "ubuntu":
         steps = _ubuntu_install(snapshot, limit, min_driver)
     else:
-        steps = [*_generic_note(snapshot, family), *_fill(family.find_driver, snapshot)]
-        steps += _fill(family.repo_setup, snapshot)
+        # A repository comes first: the finder (nvidia-detect) and the install need it.
+        steps = [*_generic_note(snapshot, family), *_fill(family.repo_setup, snapshot)]
+        steps += _fill(family.find_driver, snapshot)
         steps += _install_lines(snapshot, family, limit)
         if min_driver:
             steps.append(
