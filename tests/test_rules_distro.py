@@ -600,3 +600,18 @@ def test_amazon_linux_uses_nvidias_amzn_repository_not_rpm_fusion() -> None:
     )
     assert "cuda/repos/amzn2023/x86_64/cuda-amzn2023.repo" in text
     assert "rpmfusion" not in text
+
+
+def test_a_lost_gpu_in_a_container_is_reset_on_the_host() -> None:
+    from envkit.model import NvmlInfo, Unavailable
+
+    snapshot = ds.on("ubuntu-22.04")
+    assert isinstance(snapshot.nvml, NvmlInfo)
+    lost = dataclasses.replace(
+        snapshot.nvml.gpus[0], error=Unavailable("nvml-gpu-lost", "GPU 0 has fallen off the bus.")
+    )
+    snapshot = dataclasses.replace(snapshot, nvml=dataclasses.replace(snapshot.nvml, gpus=(lost,)))
+    [native] = run_check("nvidia.gpu-readable", snapshot)
+    assert native.fix[1].startswith("sudo nvidia-smi -r -i 0")
+    [inside] = run_check("nvidia.gpu-readable", _container(snapshot))
+    assert all(line.startswith("#") for line in inside.fix)

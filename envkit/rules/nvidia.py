@@ -235,11 +235,19 @@ def every_gpu_answers(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
             Severity.ERROR,
             f"GPU {gpu.index} does not answer: {gpu.error.reason}",
             f"NVML: {gpu.error.code}",
-            (
-                "sudo dmesg | grep -i xid   # the driver's error codes for this GPU",
-                f"sudo nvidia-smi -r -i {gpu.index}   # reset it when nothing uses it, else reboot",
-            ),
+            _lost_gpu_steps(snapshot, gpu.index),
         )
+
+
+def _lost_gpu_steps(snapshot: Snapshot, index: int) -> tuple[str, ...]:
+    steps = (
+        "sudo dmesg | grep -i xid   # the driver's error codes for this GPU",
+        f"sudo nvidia-smi -r -i {index}   # reset it when nothing uses it, else reboot",
+    )
+    if facts.in_container(snapshot) or facts.os_family(snapshot) == "wsl2":
+        where = "Windows (restart it)" if facts.os_family(snapshot) == "wsl2" else "the host"
+        return (f"# the GPU belongs to {where}; there:", *(f"#   {step}" for step in steps))
+    return steps
 
 
 def _min_driver_for_tensorflow(snapshot: Snapshot) -> str | None:
