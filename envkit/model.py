@@ -108,6 +108,8 @@ class NvidiaKernelInfo:
     # distro (#9): with a default, so snapshots written before it still load.
     unusable_device_nodes: tuple[str, ...] = ()
     """/dev/nvidia* nodes that exist but this user cannot open for reading and writing."""
+    nvml_library_versions: tuple[str, ...] = ()
+    """The driver versions the libnvidia-ml.so.1 links name (libnvidia-ml.so.550.54.15)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -615,3 +615,26 @@ def test_a_lost_gpu_in_a_container_is_reset_on_the_host() -> None:
     assert native.fix[1].startswith("sudo nvidia-smi -r -i 0")
     [inside] = run_check("nvidia.gpu-readable", _container(snapshot))
     assert all(line.startswith("#") for line in inside.fix)
+
+
+def test_library_versions_are_read_from_the_real_links(tmp_path: Path) -> None:
+    folder = tmp_path / "usr/lib/x86_64-linux-gnu"
+    folder.mkdir(parents=True)
+    (folder / "libnvidia-ml.so.550.54.15").write_bytes(b"")
+    (folder / "libnvidia-ml.so.1").symlink_to("libnvidia-ml.so.550.54.15")
+    info = probe_nvidia_kernel(tmp_path)
+    assert info.nvml_library_versions == ("550.54.15",)
+    snapshot = ds._kernel(ds.mismatch(ds.on("ubuntu-22.04")), nvml_library_versions=("550.54.15",))
+    finding = _one("nvidia.version-mismatch", snapshot)
+    assert "loaded kernel module 535.104.05; userspace library 550.54.15" in finding.evidence
+
+
+def test_library_version_of_debians_real_libnvidia_ml(tmp_path: Path, libnvml_dir: Path) -> None:
+    """Debian's real package layout: nvidia/current/libnvidia-ml.so.1 -> libnvidia-ml.so.NNN."""
+    folder = tmp_path / "usr/lib/x86_64-linux-gnu/nvidia"
+    folder.mkdir(parents=True)
+    (folder / "current").symlink_to(libnvml_dir)
+    real = sorted(p.name for p in libnvml_dir.glob("libnvidia-ml.so.*.*"))
+    assert real, "the fetched package has no versioned libnvidia-ml"
+    expected = real[0].removeprefix("libnvidia-ml.so.")
+    assert probe_nvidia_kernel(tmp_path).nvml_library_versions == (expected,)

@@ -36,7 +36,26 @@ def probe_nvidia_kernel(root: Path = Path("/")) -> NvidiaKernelInfo:
         pci_gpus=_pci_gpus(root / "sys/bus/pci/devices"),
         nvml_library_paths=_nvml_libraries(root),
         unusable_device_nodes=_unusable_nodes(root / "dev", device_nodes),
+        nvml_library_versions=_library_versions(root),
     )
+
+
+_LIBRARY_VERSION = re.compile(r"^libnvidia-ml\.so\.(\d+\.\d+(?:\.\d+)?)$")
+
+
+def _library_versions(root: Path) -> tuple[str, ...]:
+    """Where each libnvidia-ml.so.1 link points: the userspace driver version installed."""
+    versions = []
+    for folder in NVML_LIBRARY_DIRS:
+        link = root / folder / "libnvidia-ml.so.1"
+        try:
+            target = os.readlink(link)
+        except OSError:
+            continue
+        match = _LIBRARY_VERSION.match(Path(target).name)
+        if match:
+            versions.append(match.group(1))
+    return tuple(dict.fromkeys(versions))
 
 
 def _unusable_nodes(dev: Path, names: tuple[str, ...]) -> tuple[str, ...]:

@@ -136,10 +136,12 @@ def library_matches_module(snapshot: Snapshot, info: CheckInfo) -> Iterator[Find
         return
     kernel = facts.kernel(snapshot)
     loaded = kernel.module_version if kernel else None
+    libraries = ", ".join(kernel.nvml_library_versions) if kernel else ""
+    library_text = f"; userspace library {libraries}" if libraries else ""
     yield info.finding(
         Severity.ERROR,
         "Driver/library version mismatch: the driver was upgraded but the old module is loaded",
-        f"loaded kernel module {loaded or 'unknown'}; {failure.reason}",
+        f"loaded kernel module {loaded or 'unknown'}{library_text}; {failure.reason}",
         drivers.mismatch_steps(snapshot),
         "https://github.com/NVIDIA/nvidia-container-toolkit/issues/394",
     )
