@@ -638,3 +638,15 @@ def test_library_version_of_debians_real_libnvidia_ml(tmp_path: Path, libnvml_di
     assert real, "the fetched package has no versioned libnvidia-ml"
     expected = real[0].removeprefix("libnvidia-ml.so.")
     assert probe_nvidia_kernel(tmp_path).nvml_library_versions == (expected,)
+
+
+def test_a_driver_beyond_the_gpus_last_branch_is_named_with_the_branch_that_works() -> None:
+    # Arch's 590 update on a Pascal card: the library is 590, NVML finds no GPU it drives.
+    snapshot = ds.module_not_loaded(ds.with_gpus(ds.on("arch"), ds.GTX_1080_TI))
+    snapshot = ds._kernel(snapshot, nvml_library_versions=("590.48.01",))
+    finding = _one("nvidia.driver-drops-gpu", snapshot)
+    assert "Pascal" in finding.title and "580" in finding.title
+    assert "nvidia-580xx-dkms" in _fix_text(finding)
+    fitting = ds._kernel(snapshot, nvml_library_versions=("580.95.05",))
+    assert run_check("nvidia.driver-drops-gpu", fitting) == []
+    assert run_check("nvidia.driver-drops-gpu", ds.with_gpus(ds.on("arch"), ds.RTX_3090)) == []

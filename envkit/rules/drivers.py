@@ -85,7 +85,7 @@ def gpu_generation_of(gpu: GpuInfo) -> knowledge.GpuGeneration | None:
     return knowledge.gpu_generation(architecture) if architecture else None
 
 
-def _pci_generation(gpu: PciGpu) -> knowledge.GpuGeneration | None:
+def pci_generation(gpu: PciGpu) -> knowledge.GpuGeneration | None:
     architecture = knowledge.architecture_for_pci_device(gpu.device_id)
     return knowledge.gpu_generation(architecture) if architecture else None
 
@@ -102,7 +102,7 @@ def gpu_limit(snapshot: Snapshot) -> GpuLimit:
         )
     kernel = facts.kernel(snapshot)
     pci = kernel.pci_gpus if kernel else ()
-    return GpuLimit(tuple((f"PCI {g.address} ({g.device_id})", _pci_generation(g)) for g in pci))
+    return GpuLimit(tuple((f"PCI {g.address} ({g.device_id})", pci_generation(g)) for g in pci))
 
 
 def _branch_of(version: str | None) -> int | None:

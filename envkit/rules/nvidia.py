@@ -129,6 +129,50 @@ def kernel_module_loaded(snapshot: Snapshot, info: CheckInfo) -> Iterator[Findin
     )
 
 
+@check(
+    "nvidia.driver-drops-gpu",
+    "nvidia",
+    "The installed driver branch still drives every GPU's generation.",
+)
+def driver_drives_every_gpu(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
+    installed = _installed_driver_version(snapshot)
+    kernel = facts.kernel(snapshot)
+    if installed is None or kernel is None or not kernel.pci_gpus or facts.in_container(snapshot):
+        return
+    limit = drivers.GpuLimit(
+        tuple(
+            (f"PCI {gpu.address} ({gpu.device_id})", drivers.pci_generation(gpu))
+            for gpu in kernel.pci_gpus
+        )
+    )
+    if limit.allows(installed):
+        return
+    architectures = ", ".join(
+        dict.fromkeys(g.architecture for _, g in limit.gpus if g is not None and g.last_branch)
+    )
+    yield info.finding(
+        Severity.ERROR,
+        f"Driver {installed} no longer drives the {architectures} GPU: its last branch is "
+        f"{limit.max_branch}",
+        f"{', '.join(limit.limiting)}; installed driver {installed}; NVIDIA's driver "
+        f"branches after {limit.max_branch} dropped {architectures}",
+        drivers.install_driver_steps(snapshot),
+        "https://docs.nvidia.com/datacenter/tesla/drivers/cuda-toolkit-driver-and-architecture-matrix.html",
+    )
+
+
+def _installed_driver_version(snapshot: Snapshot) -> str | None:
+    """NVML's driver version, else the installed library's, else the loaded module's."""
+    nvml_info = facts.nvml(snapshot)
+    if nvml_info is not None:
+        return nvml_info.driver_version
+    kernel = facts.kernel(snapshot)
+    if kernel is None:
+        return None
+    versions = (*kernel.nvml_library_versions, kernel.module_version)
+    return next((v for v in versions if v), None)
+
+
 @check("nvidia.version-mismatch", "nvidia", "The driver's library and kernel module match.")
 def library_matches_module(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
     failure = _nvml_failure(snapshot, "nvml-version-mismatch")
