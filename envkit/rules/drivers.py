@@ -261,7 +261,15 @@ def _install_lines(
     if branch is not None:
         legacy = family.legacy_steps(str(branch))
         if legacy is not None:
-            return [_limit_comment(limit), *_fill(legacy, snapshot, str(branch))]
+            check = (
+                []
+                if family.legacy_verified
+                else [
+                    f"# envkit took these legacy package names from secondary sources: "
+                    f"confirm them at {family.docs}"
+                ]
+            )
+            return [_limit_comment(limit), *check, *_fill(legacy, snapshot, str(branch))]
         if family.install_branch:
             return [_limit_comment(limit), *_fill(family.install_branch, snapshot, str(branch))]
         return [_limit_comment(limit), f"# choose a {branch}-series driver at {NVIDIA_DOWNLOADS}"]
