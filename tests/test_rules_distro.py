@@ -650,3 +650,18 @@ def test_a_driver_beyond_the_gpus_last_branch_is_named_with_the_branch_that_work
     fitting = ds._kernel(snapshot, nvml_library_versions=("580.95.05",))
     assert run_check("nvidia.driver-drops-gpu", fitting) == []
     assert run_check("nvidia.driver-drops-gpu", ds.with_gpus(ds.on("arch"), ds.RTX_3090)) == []
+
+
+def test_this_machines_id_like_matches_what_python_reads() -> None:
+    import platform
+
+    from envkit.probes.system import probe_os
+
+    try:
+        release = platform.freedesktop_os_release()
+    except OSError:
+        pytest.skip("no os-release on this machine")
+    info = probe_os()
+    assert info.distro_id_like == tuple(release.get("ID_LIKE", "").lower().split())
+    family = knowledge.distro_family(info.distro_id, info.distro_id_like)
+    assert family.key != "generic" or release.get("ID") not in {"debian", "ubuntu", "fedora"}
