@@ -140,6 +140,8 @@ def test_secure_boot_on_ubuntu_offers_the_signed_prebuilt_modules() -> None:
     text = _fix_text(_one("nvidia.driver-installed", no_driver))
     assert "linux-modules-nvidia-580-$(uname -r)" in text
     assert "Enroll MOK" in text
+    reboots = [line for line in text.splitlines() if line.startswith("sudo reboot")]
+    assert len(reboots) == 1 and "Enroll MOK" in reboots[0]
 
 
 def test_secure_boot_off_gives_no_mok_steps() -> None:
