@@ -473,32 +473,40 @@ def wsl_linux_driver_removal(snapshot: Snapshot) -> tuple[str, ...]:
 
 
 def cuda_init_causes(snapshot: Snapshot) -> str:
-    """The causes of cuInit failing (CUDA_ERROR_UNKNOWN, 'no CUDA-capable device'), the one
-    the probes see first, each with how to tell it apart."""
+    """The causes of cuInit failing (CUDA_ERROR_UNKNOWN, 'no CUDA-capable device') that can
+    apply here, the ones the probes see first, each with how to tell it apart."""
     kernel = facts.kernel(snapshot)
-    seen: list[str] = []
-    others: list[str] = []
-    candidates = (
+    container = bool(facts.in_container(snapshot))
+    wsl = facts.os_family(snapshot) == "wsl2"
+    candidates = (  # (can apply here, seen by the probes, the cause and how to tell)
         (
+            not wsl,
             kernel is not None and not kernel.uvm_present and bool(kernel.device_nodes),
             "/dev/nvidia-uvm is missing (ls /dev/nvidia-uvm)",
         ),
         (
+            not wsl,
             kernel is not None and bool(kernel.unusable_device_nodes),
             "device nodes this user cannot open (ls -l /dev/nvidia*)",
         ),
         (
-            bool(facts.in_container(snapshot)) and not container_gpu_signs(snapshot),
+            container,
+            not container_gpu_signs(snapshot),
             "a container started without GPU devices (docker run --gpus all)",
         ),
         (
-            facts.os_family(snapshot) == "wsl2" and not facts.healthy_gpus(snapshot),
+            wsl,
+            not facts.healthy_gpus(snapshot),
             "WSL without the Windows NVIDIA driver (ls /usr/lib/wsl/lib/libcuda.so*)",
         ),
+        (
+            True,
+            False,
+            "a resume from suspend that left the GPU unusable (it passes after a reboot)",
+        ),
     )
-    for evident, text in candidates:
-        (seen if evident else others).append(text)
-    others.append("a resume from suspend that left the GPU unusable (it passes after a reboot)")
+    seen = [text for applies, evident, text in candidates if applies and evident]
+    others = [text for applies, evident, text in candidates if applies and not evident]
     head = f"Seen here: {'; '.join(seen)}. " if seen else ""
     return f"{head}Other causes to rule out: {'; '.join(others)}."
 

@@ -55,17 +55,18 @@ def driver_installed(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
 def _container_finding(snapshot: Snapshot, info: CheckInfo, container: str, reason: str) -> Finding:
     """Inside a container the driver comes from the host: an error only where a GPU is meant."""
     signs = drivers.container_gpu_signs(snapshot)
+    place = "Kubernetes pod" if container == "kubernetes" else f"{container} container"
     if signs:
         return info.finding(
             Severity.ERROR,
-            f"This {container} container is meant to have a GPU but cannot reach the driver",
+            f"This {place} is meant to have a GPU but cannot reach the driver",
             f"{'; '.join(signs)}; {reason}",
             drivers.container_host_steps(snapshot),
             drivers.CONTAINER_TOOLKIT_GUIDE,
         )
     return info.finding(
         Severity.INFO,
-        f"No NVIDIA driver is visible inside this {container} container",
+        f"No NVIDIA driver is visible inside this {place}",
         reason,
         drivers.container_host_steps(snapshot),
     )
