@@ -667,3 +667,13 @@ def test_this_machines_id_like_matches_what_python_reads() -> None:
     assert info.distro_id_like == tuple(release.get("ID_LIKE", "").lower().split())
     family = knowledge.distro_family(info.distro_id, info.distro_id_like)
     assert family.key != "generic" or release.get("ID") not in {"debian", "ubuntu", "fedora"}
+
+
+def test_debian_12_enables_non_free_firmware_and_debian_11_does_not_need_it() -> None:
+    bookworm = _fix_text(
+        _one("nvidia.driver-installed", ds.no_driver(ds.on("debian-12"), ds.RTX_3090))
+    )
+    assert "non-free-firmware" in bookworm
+    bullseye = ds.no_driver(ds.on("debian-12", distro_version="11"), ds.RTX_3090)
+    text = _fix_text(_one("nvidia.driver-installed", bullseye))
+    assert "contrib non-free" in text and "non-free-firmware" not in text
