@@ -11,6 +11,7 @@ must never print. Used by scripts/bench_cases.py and tests/test_cases.py.
 from __future__ import annotations
 
 import re
+import signal
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,18 +220,21 @@ def judge_stderr(text: str, smoke: Mapping[str, Any]) -> tuple[Finding, ...]:
     """The smoke run's findings for a job that printed ``text`` and failed (or saw no GPU).
 
     ``smoke`` says what the thread shows of the run: ``gpu_missing`` (the framework listed no
-    GPU; default true when no exception ended the log) and ``backend_version``."""
+    GPU; default true when no exception or signal ended the log), ``signal`` (SIGILL, SIGABRT:
+    the process died of it), ``stage`` and ``backend_version``."""
     fatal = classify.fatal_line(text)
     error_type = fatal.split(":", 1)[0] if fatal and ":" in fatal else None
-    gpu_missing = bool(smoke.get("gpu_missing", fatal is None))
+    signal_name = smoke.get("signal")
+    gpu_missing = bool(smoke.get("gpu_missing", fatal is None and signal_name is None))
     failure = None
-    if fatal is not None:
+    if fatal is not None or signal_name is not None:
+        number = int(getattr(signal, str(signal_name))) if signal_name else None
         failure = JobFailure(
-            cause="exit",
+            cause="signal" if signal_name else "exit",
             stage=str(smoke.get("stage", "training")),
-            message=fatal,
-            returncode=1,
-            signal_name=None,
+            message=fatal or f"killed by {signal_name}",
+            returncode=-number if number else 1,
+            signal_name=str(signal_name) if signal_name else None,
             error_type=error_type,
             stderr_tail=classify.stderr_tail(text),
         )

@@ -16,7 +16,7 @@ from scripts.case_corpus import CASES_DIR, Case, build_snapshot, judge, load_cas
 CASES = load_cases()
 
 
-MIN_CASES = 41
+MIN_CASES = 44
 """The corpus never shrinks below what it holds; issue #9's goal is 40."""
 
 
