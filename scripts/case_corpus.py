@@ -187,7 +187,11 @@ def findings_for(case: Case) -> tuple[Finding, ...]:
 
 
 def judge(case: Case) -> CaseResult:
-    findings = findings_for(case)
+    return verdict(case, findings_for(case))
+
+
+def verdict(case: Case, findings: tuple[Finding, ...]) -> CaseResult:
+    """Whether ``findings`` name the case's cause without a harmful fix or a false alarm."""
     unmet = [req for req in case.must_name if not any(req.met_by(f) for f in findings)]
     harmful = [
         (pattern.pattern, line)

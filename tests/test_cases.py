@@ -7,11 +7,28 @@ so the day a rule diagnoses it this test fails and says to mark it ``diagnosed``
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
+from pathlib import Path
 
+import jsonschema
 import pytest
 
-from scripts.case_corpus import CASES_DIR, Case, build_snapshot, judge, load_cases
+from envkit import codec
+from envkit.model import Finding, Severity, Snapshot
+from envkit.schema import snapshot_schema_path
+from scripts.case_corpus import (
+    CASES_DIR,
+    Case,
+    Requirement,
+    build_snapshot,
+    judge,
+    judge_stderr,
+    load_case,
+    load_cases,
+    verdict,
+)
 
 CASES = load_cases()
 
@@ -57,3 +74,67 @@ def test_case(case: Case) -> None:
 def test_cases_dir_holds_only_cases() -> None:
     stray = [p.name for p in CASES_DIR.iterdir() if p.suffix != ".yaml" and p.name != "README.md"]
     assert stray == []
+
+
+SNAPSHOT_CASES = [case for case in CASES if case.kind == "snapshot"]
+
+
+@pytest.mark.parametrize("case", SNAPSHOT_CASES, ids=lambda c: c.case_id)
+def test_case_snapshot_is_a_valid_snapshot_document(case: Case) -> None:
+    """The builder makes envkit's real Snapshot: it is valid against the committed schema and
+    round-trips through the codec, so it can be fed to the doctor as a file."""
+    snapshot, _ = build_snapshot(case.data["snapshot"])
+    document = codec.encode(snapshot)
+    schema = json.loads(snapshot_schema_path().read_text(encoding="utf-8"))
+    jsonschema.validate(document, schema)
+    assert codec.decode(Snapshot, json.loads(json.dumps(document))) == snapshot
+
+
+def _finding(check_id: str, severity: Severity, title: str, fix: tuple[str, ...] = ()) -> Finding:
+    return Finding(check_id, severity, "nvidia", title, "found vs required", fix)
+
+
+def test_a_requirement_counts_only_errors_and_warnings_and_joins_check_and_text() -> None:
+    both = Requirement(("nvidia.version-mismatch",), re.compile("reboot", re.IGNORECASE))
+    warning = _finding("nvidia.version-mismatch", Severity.WARNING, "x", ("sudo reboot",))
+    assert both.met_by(warning)
+    assert not both.met_by(_finding("nvidia.version-mismatch", Severity.WARNING, "x"))
+    assert not both.met_by(_finding("nvidia.other", Severity.ERROR, "x", ("sudo reboot",)))
+    assert not both.met_by(dataclasses.replace(warning, severity=Severity.INFO))
+    alternative = Requirement((), None, re.compile("--gpus"))
+    assert alternative.met_by(_finding("any.check", Severity.ERROR, "run with --gpus all"))
+
+
+def test_a_harmful_fix_or_a_false_alarm_makes_a_case_miss_even_when_the_cause_is_named(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "synthetic-case.yaml"
+    path.write_text(
+        "url: https://example.invalid/thread/1\n"
+        "title: SYNTHETIC, for this test only\n"
+        "quoted_facts: [x]\nconfirmed_cause: x\nresolution: x\n"
+        "stderr: x\n"
+        "must_name: [nvidia.version-mismatch]\n"
+        "must_not: ['purge']\n"
+        "must_not_flag: [tensorflow.one-distribution]\n",
+        encoding="utf-8",
+    )
+    case = load_case(path)
+    named = _finding("nvidia.version-mismatch", Severity.ERROR, "mismatch", ("sudo reboot",))
+    assert verdict(case, (named,)).hit
+    purge = dataclasses.replace(named, fix=("sudo apt purge 'nvidia*'",))
+    assert verdict(case, (purge,)).why.startswith("harmful fix")
+    alarm = _finding("tensorflow.one-distribution", Severity.ERROR, "several")
+    assert verdict(case, (named, alarm)).why.startswith("wrongly flags")
+    assert verdict(case, ()).why.startswith("does not name")
+
+
+def test_a_stderr_case_is_judged_by_the_smoke_classifier() -> None:
+    findings = judge_stderr(
+        "E0000 cuda_dnn.cc:522] Loaded runtime CuDNN library: 9.1.0 but source was compiled "
+        "with: 9.3.0.",
+        {"gpu_missing": False},
+    )
+    assert "smoke.cudnn" in {f.check_id for f in findings if f.severity is not Severity.INFO}
+    sigill = judge_stderr("", {"signal": "SIGILL", "stage": "import"})
+    assert "smoke.import-sigill" in {f.check_id for f in sigill}
