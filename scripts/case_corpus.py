@@ -471,6 +471,9 @@ def _python(filler: _Filler, facts: Mapping[str, Any], os_info: OsInfo) -> Pytho
     given = facts.get("python") or {}
     packages = dict(facts.get("packages") or {})
     tf = (facts.get("tensorflow") or {}).get("version")
+    if tf and (facts.get("tensorflow") or {}).get("and_cuda"):
+        packages = {**_and_cuda_wheels(str(tf)), **packages}
+        filler.filled.append(f"nvidia-*-cu12 wheels at tensorflow[and-cuda]=={tf}'s pins")
     version = given.get("version")
     if version is None:
         release = tensorflow_release(tf) if tf else None
@@ -509,6 +512,16 @@ def _python(filler: _Filler, facts: Mapping[str, Any], os_info: OsInfo) -> Pytho
         ),
         environment=tuple(sorted((k, str(v)) for k, v in (facts.get("env") or {}).items())),
     )
+
+
+def _and_cuda_wheels(tf_version: str) -> dict[str, str]:
+    """What `pip install "tensorflow[and-cuda]==X"` installs besides TensorFlow: each pinned
+    NVIDIA wheel at its pinned version (the extra pins exact versions)."""
+    release = tensorflow_release(tf_version)
+    pins = release.and_cuda_for(tf_version) if release else None
+    if pins is None:
+        raise CaseError(f"envkit knows no and-cuda pins of TensorFlow {tf_version}")
+    return {name: spec.lstrip("=") for name, spec in pins.requirements if spec.startswith("==")}
 
 
 def _prefix(kind: str, env_name: str | None, windows: bool) -> str:
