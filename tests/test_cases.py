@@ -33,7 +33,7 @@ from scripts.case_corpus import (
 CASES = load_cases()
 
 
-MIN_CASES = 50
+MIN_CASES = 51
 """The corpus never shrinks below what it holds; issue #9's goal is 40."""
 
 
