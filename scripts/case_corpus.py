@@ -501,7 +501,7 @@ def _python(filler: _Filler, facts: Mapping[str, Any], os_info: OsInfo) -> Pytho
         version=str(version),
         implementation="CPython",
         prefix=prefix,
-        base_prefix=prefix if kind.startswith("conda") else "/usr",
+        base_prefix=_base_prefix(kind, prefix, windows),
         kind=kind,
         conda_env_name=(env_name or "base") if kind.startswith("conda") else None,
         platform_tag=tag,
@@ -537,6 +537,13 @@ def _prefix(kind: str, env_name: str | None, windows: bool) -> str:
     if kind == "system":
         return "/usr"
     return "/home/user/venv"
+
+
+def _base_prefix(kind: str, prefix: str, windows: bool) -> str:
+    """A virtual environment's base is the interpreter it was made from; others are their own."""
+    if kind in ("venv", "virtualenv"):
+        return "C:\\Program Files\\Python" if windows else "/usr"
+    return prefix
 
 
 def _pip_next_to(python: str) -> str:
