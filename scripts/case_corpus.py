@@ -408,6 +408,19 @@ def _nvml(filler: _Filler, facts: Mapping[str, Any], gpus: tuple[GpuInfo, ...]) 
     return NvmlInfo(str(driver), cuda, f"12.{driver}", gpus)
 
 
+NEUTRAL_GPU_PCI_ID = "0x1b06"
+"""pci.ids: 10de:1b06 is GP102 [GeForce GTX 1080 Ti], the neutral GPU."""
+
+
+def _pci_id(gpu: Mapping[str, Any]) -> str | None:
+    """The GPU's PCI device id: as the case gives it (lspci's 10de:xxxx), the neutral GPU's, or
+    None."""
+    if gpu.get("neutral"):
+        return NEUTRAL_GPU_PCI_ID
+    given = gpu.get("pci_id")
+    return str(given) if given else None
+
+
 def _driver(filler: _Filler, facts: Mapping[str, Any], gpus: tuple[GpuInfo, ...]) -> str | None:
     """The driver: as given (null: none installed), or neutral where GPUs are given but the
     thread names no driver version."""
@@ -444,9 +457,13 @@ def _kernel(
     module = facts.get("kernel_module", driver)
     nouveau = bool(facts.get("nouveau", False))
     bound = "nvidia" if module else ("nouveau" if nouveau else None)
-    pci = tuple(PciGpu(f"0000:0{i + 1}:00.0", "0x0000", bound) for i in range(len(gpus)))
-    if gpus:
-        filler.filled.append("pci device ids")
+    ids = [_pci_id(gpu) for gpu in facts.get("gpus") or ()]
+    pci = tuple(
+        PciGpu(f"0000:0{i + 1}:00.0", device_id or "0x0000", bound)
+        for i, device_id in enumerate(ids)
+    )
+    if None in ids:
+        filler.filled.append("pci device ids (0x0000: not given)")
     nodes = facts.get("device_nodes")
     if nodes is None:
         nodes = (
