@@ -18,6 +18,7 @@ from envkit.cli._app import (
     fail,
     resolve_target,
 )
+from envkit.cli._from import FromOption
 from envkit.cli.smoke import run_smoke_live
 from envkit.model import DoctorReport, Finding, Snapshot
 
@@ -65,6 +66,7 @@ def doctor(
     ] = False,
     output: OutputOption = None,
     force: ForceOption = False,
+    from_inputs: FromOption = None,
 ) -> None:
     """Judge whether driver, GPU, Python, TensorFlow and Keras fit, and print the fixes."""
     if list_checks:
@@ -74,18 +76,36 @@ def doctor(
         fail("give --json or --markdown, not both")
     if snapshot_file is not None and (python or env or run_smoke):
         fail("--snapshot diagnoses a saved machine; --python, --env and --smoke examine this one")
+    if from_inputs and (snapshot_file or python or env or run_smoke):
+        fail(
+            "--from judges what the files hold; --snapshot, --python, --env and --smoke do not mix"
+        )
     check_output(output, force)
-    target = None if snapshot_file else resolve_target(python, env)
-    snapshot = _load_snapshot(snapshot_file) if snapshot_file else _collect(target)
     from envkit.doctor import diagnose, with_findings
 
-    report = diagnose(snapshot)
+    if from_inputs:
+        report = _diagnose_inputs(from_inputs)
+        target = None
+    else:
+        target = None if snapshot_file else resolve_target(python, env)
+        snapshot = _load_snapshot(snapshot_file) if snapshot_file else _collect(target)
+        report = diagnose(snapshot)
     if run_smoke:
         report = with_findings(report, _doctor_smoke_findings(target, smoke_data, offline))
     text = _doctor_text(report, as_json, markdown, redact, verbose, output)
     if text is not None:
         emit(text, output, force)
     raise typer.Exit(report.exit_status)
+
+
+def _diagnose_inputs(paths: list[str]) -> DoctorReport:
+    from envkit.cli._from import read_from
+    from envkit.doctor import diagnose, with_findings
+    from envkit.inputs.snapshot import input_findings, snapshot_from
+
+    reading = read_from(paths)
+    snapshot = snapshot_from(reading)
+    return with_findings(diagnose(snapshot), input_findings(reading, snapshot))
 
 
 def _collect(target: str | None) -> Snapshot:

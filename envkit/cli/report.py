@@ -17,6 +17,8 @@ from envkit.cli._app import (
     emit_rich,
     resolve_target,
 )
+from envkit.cli._from import FromOption
+from envkit.model import Snapshot
 
 
 @app.command()
@@ -29,17 +31,30 @@ def report(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Every package and build fact.")
     ] = False,
+    from_inputs: FromOption = None,
 ) -> None:
     """Show the machine: OS, CPU, memory, NVIDIA driver and GPUs, Python, TensorFlow, conda."""
     from envkit.probes import collect
     from envkit.render.json_doc import snapshot_json
 
     check_output(output, force)
-    target = resolve_target(python, env)
-    snapshot = collect(target)
+    if from_inputs:
+        snapshot = _snapshot_from_inputs(from_inputs, python, env)
+    else:
+        snapshot = collect(resolve_target(python, env))
     if as_json:
         emit(snapshot_json(snapshot), output, force)
     else:
         from envkit.render.report import print_report
 
         emit_rich(lambda console: print_report(console, snapshot, verbose=verbose), output, force)
+
+
+def _snapshot_from_inputs(paths: list[str], python: str | None, env: str | None) -> Snapshot:
+    from envkit.cli._app import fail
+    from envkit.cli._from import read_from
+    from envkit.inputs.snapshot import snapshot_from
+
+    if python or env:
+        fail("--from reads a recorded machine; --python and --env examine this one")
+    return snapshot_from(read_from(paths))

@@ -20,8 +20,10 @@ from envkit.cli._app import (
     fail,
     resolve_target,
 )
+from envkit.cli._from import FromOption
 
 if TYPE_CHECKING:
+    from envkit.validate.model import Expectations
     from envkit.validate.model import ValidationReport as ValidationReportType
 
 
@@ -63,6 +65,15 @@ def validate(
     ] = False,
     output: OutputOption = None,
     force: ForceOption = False,
+    from_inputs: FromOption = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-dir",
+            metavar="DIR",
+            help="With --from: judge each dump on its own, one JSON report per node in DIR.",
+        ),
+    ] = None,
 ) -> None:
     """Accept or reject this GPU node: exit 0 pass, 1 fail, 2 bad input."""
     from envkit.validate import ValidateOptions
@@ -84,13 +95,84 @@ def validate(
         python=resolve_target(python, env),
         node_name=node_name,
     )
-    report = run_validation(options)
+    if from_inputs or output_dir is not None:
+        _check_from_options(from_inputs, output_dir, tier, python, env)
+        if output_dir is not None:
+            raise typer.Exit(_validate_dumps(from_inputs or [], output_dir, expectations, force))
+        report = _validate_recorded(from_inputs or [], expectations, node_name)
+    else:
+        report = run_validation(options)
     _emit_validation(report, as_json, verbose, output, force)
     if junit is not None:
         from envkit.validate.junit import validation_junit
 
         emit(validation_junit([report]), junit, force)
     raise typer.Exit(report.exit_status)
+
+
+def _check_from_options(
+    from_inputs: list[str] | None,
+    output_dir: Path | None,
+    tier: TierChoice,
+    python: str | None,
+    env: str | None,
+) -> None:
+    if not from_inputs:
+        fail("--output-dir needs --from DIR (the dumps to judge)")
+    if tier is not TierChoice.QUICK:
+        fail("--from judges a recorded state: only the quick tier runs on it")
+    if python or env:
+        fail("--from judges a recorded state; --python and --env examine this machine")
+
+
+def _validate_recorded(
+    paths: list[str], expectations: Expectations, node_name: str | None
+) -> ValidationReportType:
+    from envkit.cli._from import read_from
+    from envkit.inputs.judge import validate_recorded
+    from envkit.inputs.snapshot import hostname_of
+
+    if any(Path(path).is_dir() for path in paths):
+        fail("--from DIR judges each dump on its own: add --output-dir OUT")
+    reading = read_from(paths)
+    node = node_name or hostname_of(reading) or Path(paths[0]).stem
+    return validate_recorded(reading, expectations, node)
+
+
+def _validate_dumps(
+    paths: list[str], output_dir: Path, expectations: Expectations, force: bool
+) -> int:
+    """One report per dump in ``output_dir``; exit 1 when any node fails."""
+    from envkit.cli._from import dump_files, read_from
+    from envkit.inputs.judge import validate_recorded
+    from envkit.inputs.snapshot import hostname_of
+    from envkit.validate.model import Verdict
+    from envkit.validate.report_json import validation_json
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    names: set[str] = set()
+    verdicts: dict[Verdict, int] = {}
+    for path in dump_files(paths):
+        reading = read_from([path])
+        node = hostname_of(reading) or Path(path).stem
+        if node in names:
+            node = f"{node}-{Path(path).stem}"
+        names.add(node)
+        report = validate_recorded(reading, expectations, node)
+        verdicts[report.verdict] = verdicts.get(report.verdict, 0) + 1
+        emit(validation_json(report), output_dir / f"{_file_name(node)}.json", force)
+    counts = ", ".join(
+        f"{count} {verdict.value}"
+        for verdict, count in sorted(verdicts.items(), key=lambda item: item[0].rank)
+    )
+    typer.echo(f"{len(names)} report(s) in {output_dir}: {counts}", err=True)
+    return 1 if verdicts.get(Verdict.FAIL) else 0
+
+
+def _file_name(node: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]", "_", node).lstrip(".") or "node"
 
 
 def _emit_validation(

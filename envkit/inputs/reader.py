@@ -1,0 +1,160 @@
+"""Recognise each input by its content, never by its name, and read every part of it.
+
+:func:`read_inputs` takes (source, text) pairs; a pasted bug report is split at its code fences
+and each piece is read on its own, the text around them too. A piece that no reader claims is
+handed to :func:`leftover_text`, the one seam where a reader of log lines and tracebacks plugs in.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+
+from envkit import codec
+from envkit.inputs import envreports, nvsmi_text, nvsmi_xml, packages
+from envkit.inputs.model import KINDS, InputReading, PackageList, Part, SmiDump
+from envkit.model import Snapshot
+
+MAX_INPUT_BYTES = 64 * 1024 * 1024
+"""Larger inputs are refused before reading (a 100-GPU -q -x dump is about 4 MB)."""
+
+_FENCE = re.compile(r"^[ \t]*(```|~~~)[^\n]*\n(.*?)^[ \t]*\1[ \t]*$", re.MULTILINE | re.DOTALL)
+
+
+class InputError(ValueError):
+    """An input envkit cannot use; the message is one sentence naming the source."""
+
+
+def kinds_sentence() -> str:
+    return "; ".join(KINDS.values())
+
+
+def read_inputs(sources: Iterable[tuple[str, str]]) -> InputReading:
+    parts: list[Part] = []
+    leftover: list[tuple[str, str]] = []
+    unrecognised: list[str] = []
+    for source, text in sources:
+        found, rest = read_one(source, text)
+        parts += found
+        leftover += rest
+        if not found:
+            unrecognised.append(source)
+    return InputReading(tuple(parts), tuple(leftover), tuple(unrecognised))
+
+
+def read_one(source: str, text: str) -> tuple[list[Part], list[tuple[str, str]]]:
+    """The parts of one input, and its pieces no reader claimed."""
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if stripped.startswith("{"):
+        json_part = _read_json(source, stripped)
+        if json_part is not None:
+            return [json_part], []
+    pieces = _pieces(text)
+    parts: list[Part] = []
+    rest: list[tuple[str, str]] = []
+    for number, piece in enumerate(pieces, start=1):
+        name = source if len(pieces) == 1 else f"{source}#{number}"
+        found = read_piece(name, piece)
+        if found:
+            parts += found
+        elif piece.strip():
+            rest.append(leftover_text(name, piece))
+    return parts, rest
+
+
+def leftover_text(source: str, text: str) -> tuple[str, str]:
+    """The seam for pasted log lines and tracebacks: every piece no reader claims comes here."""
+    return source, text
+
+
+def _pieces(text: str) -> list[str]:
+    fences = list(_FENCE.finditer(text))
+    if not fences:
+        return [text]
+    pieces, last = [], 0
+    for fence in fences:
+        pieces.append(text[last : fence.start()])
+        pieces.append(fence.group(2))
+        last = fence.end()
+    pieces.append(text[last:])
+    return [piece for piece in pieces if piece.strip()]
+
+
+def read_piece(source: str, text: str) -> list[Part]:
+    """Every part one piece holds; [] when no reader claims it."""
+    if nvsmi_xml.looks_like(text):
+        return [_xml_part(source, text)]
+    if envreports.looks_like_tf_env_collect(text):
+        return _tf_env_collect(source, text)
+    if envreports.looks_like_torch_collect_env(text):
+        return [Part(source, "torch-collect-env", envreports.read_torch_collect_env(text))]
+    found = _smi_text_parts(source, text)
+    for reader in _PACKAGE_READERS:
+        listed = reader(text)
+        if listed is not None:
+            found.append(Part(source, listed.kind, listed))
+            break
+    return found
+
+
+_PACKAGE_READERS: tuple[Callable[[str], PackageList | None], ...] = (
+    packages.read_conda_env_export,
+    packages.read_conda_list,
+    packages.read_pip_list,
+    packages.read_pip_freeze,
+)
+
+
+def _smi_text_parts(source: str, text: str) -> list[Part]:
+    found: list[Part] = []
+    if nvsmi_text.looks_like_query(text):
+        dump, warnings = nvsmi_text.read_query(text)
+        found.append(Part(source, dump.kind, dump, warnings))
+    if nvsmi_text.looks_like_table(text):
+        dump, warnings = nvsmi_text.read_table(text)
+        found.append(Part(source, dump.kind, dump, warnings))
+    if nvsmi_text.failure_found(text):
+        dump = nvsmi_text.read_failure(text)
+        found.append(Part(source, dump.kind, dump))
+    return found
+
+
+def _xml_part(source: str, text: str) -> Part:
+    try:
+        dump, warnings = nvsmi_xml.read_xml(text)
+    except nvsmi_xml.XmlRefused as error:
+        raise InputError(f"{source}: {error}") from None
+    except ValueError as error:
+        raise InputError(f"{source}: not readable as nvidia-smi -q -x ({error})") from None
+    return Part(source, dump.kind, dump, warnings)
+
+
+def _tf_env_collect(source: str, text: str) -> list[Part]:
+    report, smi_section = envreports.read_tf_env_collect(text)
+    found = [Part(source, report.kind, report)]
+    if smi_section:
+        found += _smi_text_parts(source, smi_section)
+    return found
+
+
+def _read_json(source: str, text: str) -> Part | None:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    if isinstance(data, dict) and isinstance(data.get("meta"), dict) and "calls" in data:
+        return Part(source, "nvml-recording", data["meta"])
+    if isinstance(data, dict) and "schema_version" in data and "nvml" in data:
+        try:
+            snapshot = codec.decode(Snapshot, data)
+        except codec.DecodeError as error:
+            raise InputError(f"{source}: an envkit report, but not a valid one ({error})") from None
+        return Part(source, "envkit-report", snapshot)
+    return None
+
+
+def smi_dumps(reading: InputReading) -> tuple[tuple[str, SmiDump], ...]:
+    return tuple(
+        (part.source, part.content) for part in reading.parts if isinstance(part.content, SmiDump)
+    )
