@@ -9,7 +9,7 @@ import re
 from envkit.inputs.model import PackageList
 from envkit.model import Distribution
 
-_NAME = r"[A-Za-z0-9][A-Za-z0-9._+-]*"
+_NAME = r"[A-Za-z0-9_][A-Za-z0-9._+-]*"
 _PIP_LIST_HEADER = re.compile(r"^Package\s+Version(\s+.*)?$")
 _PIP_LIST_RULE = re.compile(r"^-{3,}\s+-{3,}")
 _PIP_LIST_ROW = re.compile(rf"^({_NAME})\s+(\S+)(?:\s+.*)?$")
