@@ -1,6 +1,7 @@
-"""Wall time of `envkit report --json` and `envkit doctor`, against `import tensorflow`.
+"""Wall time of `envkit report --json` and `envkit doctor`, against `import tensorflow`;
+and of the `--from` readers on recorded machines.
 
-Usage: .venv/bin/python scripts/bench_commands.py [--runs N] [--tf-python PATH]
+Usage: .venv/bin/python scripts/bench_commands.py [--runs N] [--tf-python PATH] [--only-from]
 
 Each command is run N times as a fresh process; the median is printed. The TensorFlow
 interpreter defaults to the test environment that scripts/make_test_envs.sh builds.
@@ -35,7 +36,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--tf-python", type=Path, default=DEFAULT_TF_PYTHON)
+    parser.add_argument("--only-from", action="store_true", help="Only the --from figures.")
+    parser.add_argument("--dumps", type=int, default=1000, help="Dumps in the fleet folder.")
     args = parser.parse_args()
+    bench_from(args.runs, args.dumps)
+    if args.only_from:
+        return
     commands = {
         "envkit report --json": [sys.executable, "-m", "envkit", "report", "--json"],
         "envkit doctor": [sys.executable, "-m", "envkit", "doctor", "--json"],
@@ -57,6 +63,77 @@ def main() -> None:
                 f"{label} --python <tf env>: median {with_tf:.3f} s, "
                 f"{with_tf / import_tf:.3f} x import tensorflow"
             )
+
+
+# --- --from ------------------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures"
+
+
+def eight_gpu_dump() -> str:
+    """The real one-GPU A100 -q -x dump with its <gpu> element repeated for GPUs 1-7 (bus ids
+    01..08): constructed for timing only, never a fixture."""
+    text = (FIXTURES / "nvidia-smi" / "telegraf-a100-sxm4-mig-v12.xml").read_text()
+    start, end = text.index("    <gpu id="), text.index("</nvidia_smi_log>")
+    gpu = text[start:end]
+    copies = [gpu.replace("00000000:01:00.0", f"00000000:{n:02X}:00.0") for n in range(1, 9)]
+    return text[:start] + "".join(copies) + text[end:]
+
+
+def bench_from(runs: int, dumps: int) -> None:
+    import shutil
+    import tempfile
+
+    envkit = [sys.executable, "-m", "envkit"]
+    page = FIXTURES / "inputs" / "paddle-rfc-quick-install-env-reports.md"
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        dump = folder / "node-8gpu.xml"
+        dump.write_text(eight_gpu_dump())
+        for label, argv in {
+            "envkit doctor --from <pasted page>": [
+                *envkit,
+                "doctor",
+                "--json",
+                "--from",
+                str(page),
+            ],
+            "envkit validate --from <8-GPU -q -x>": [
+                *envkit,
+                "validate",
+                "--json",
+                "--from",
+                str(dump),
+            ],
+        }.items():
+            median_wall_s(argv, 2)
+            print(f"{label}: median {median_wall_s(argv, runs):.3f} s over {runs} runs")
+        fleet = folder / "dumps"
+        fleet.mkdir()
+        for number in range(dumps):
+            shutil.copy(dump, fleet / f"node{number:04d}.xml")
+        out = folder / "reports"
+        started = time.perf_counter()
+        subprocess.run(
+            [*envkit, "validate", "--from", str(fleet), "--output-dir", str(out)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+        judged = time.perf_counter() - started
+        subprocess.run(
+            [*envkit, "fleet", "summarize", str(out), "--json"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+        total = time.perf_counter() - started
+        written = len(list(out.iterdir()))
+        print(
+            f"envkit validate --from <{dumps} dumps> --output-dir + fleet summarize: "
+            f"{total:.1f} s ({judged:.1f} s validate, {written} reports)"
+        )
 
 
 if __name__ == "__main__":
