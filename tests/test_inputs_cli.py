@@ -187,3 +187,10 @@ def test_from_does_not_mix_with_the_default_tier() -> None:
         "validate", "--tier", "default", "--from", str(SMI / "telegraf-tesla-t4-v11.xml")
     )
     assert_one_line_usage_error(result, "quick tier")
+
+
+def test_validate_from_a_real_nvml_recording_of_a_failure() -> None:
+    recording = Path(__file__).parent / "fixtures" / "nvml" / "driver-not-loaded.json"
+    result = envkit("validate", "--from", str(recording), "--json")
+    assert result.returncode == 1
+    assert "nvml-driver-not-loaded" in result.stdout

@@ -141,3 +141,9 @@ def test_snapshot_parts_not_in_input_are_unavailable() -> None:
     assert isinstance(snapshot.nvml, NvmlInfo) and snapshot.nvml.gpus[0].name == "Tesla T4"
     for part in (snapshot.os, snapshot.python, snapshot.tensorflow, snapshot.conda):
         assert isinstance(part, Unavailable) and part.code == "not-in-input"
+
+
+def test_real_nvml_recording_failure_state_reaches_the_snapshot() -> None:
+    text = (FIXTURES / "nvml" / "driver-not-loaded.json").read_text(encoding="utf-8")
+    snapshot = snapshot_from(read_inputs([("rec.json", text)]))
+    assert isinstance(snapshot.nvml, Unavailable) and snapshot.nvml.code == "nvml-driver-not-loaded"

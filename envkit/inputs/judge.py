@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from envkit import __version__
 from envkit.inputs.health import node_health
 from envkit.inputs.model import InputReading, SmiDump
-from envkit.inputs.snapshot import best_dump
+from envkit.inputs.snapshot import best_dump, recording_failure
 from envkit.model import Unavailable
 from envkit.validate.health import NodeHealth
 from envkit.validate.model import (
@@ -37,8 +37,13 @@ LIVE_ONLY = {
 def recorded_health(reading: InputReading) -> NodeHealth:
     dump = best_dump(reading)
     if dump is None:
+        failure = recording_failure(reading) or Unavailable(
+            "not-in-input",
+            "no nvidia-smi output among the inputs (an NVML recording is judged by its failure "
+            "state only; give nvidia-smi -q -x for the readings)",
+        )
         return NodeHealth(
-            failure=Unavailable("not-in-input", "no nvidia-smi output among the inputs"),
+            failure=failure,
             driver_version=None,
             cuda_driver_version=None,
         )

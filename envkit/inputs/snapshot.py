@@ -156,6 +156,8 @@ def _driver_versions(reading: InputReading) -> list[tuple[str, str]]:
             found.append((part.source, content.facts["driver_version"]))
         elif isinstance(content, Snapshot) and isinstance(content.nvml, NvmlInfo):
             found.append((part.source, content.nvml.driver_version))
+        elif isinstance(content, dict) and isinstance(content.get("driver_version"), str):
+            found.append((part.source, content["driver_version"]))
     return found
 
 
@@ -164,17 +166,40 @@ def best_dump(reading: InputReading) -> SmiDump | None:
     dumps = [part.content for part in reading.parts if isinstance(part.content, SmiDump)]
     if not dumps:
         return None
-    ranked = sorted(dumps, key=lambda dump: _DUMP_RANK.get(dump.kind, 3))
-    best = ranked[0]
-    if best.kind == "nvidia-smi-failure" and len(ranked) > 1:
-        return best
-    return best
+    return sorted(dumps, key=lambda dump: _DUMP_RANK.get(dump.kind, 3))[0]
+
+
+def recording_failure(reading: InputReading) -> Unavailable | None:
+    """The NVML failure state an NVML recording's meta names (probe_result nvml-...)."""
+    for part in reading.of_kind("nvml-recording"):
+        meta = part.content
+        result = meta.get("probe_result") if isinstance(meta, dict) else None
+        if isinstance(result, str) and result.startswith("nvml-"):
+            return Unavailable(result, f"the NVML recording {part.source} ended in {result}")
+    return None
+
+
+def _recorded_nvml(reading: InputReading) -> NvmlInfo | Unavailable | None:
+    failure = recording_failure(reading)
+    if failure is not None:
+        return failure
+    for part in reading.of_kind("nvml-recording"):
+        meta = part.content
+        if isinstance(meta, dict) and isinstance(meta.get("driver_version"), str):
+            names = [name for name in meta.get("gpus", []) if isinstance(name, str)]
+            return NvmlInfo(
+                driver_version=meta["driver_version"],
+                cuda_driver_version=None,
+                nvml_version=None,
+                gpus=tuple(GpuInfo(index=i, name=name) for i, name in enumerate(names)),
+            )
+    return None
 
 
 def _nvml(reading: InputReading) -> NvmlInfo | Unavailable | None:
     dump = best_dump(reading)
     if dump is None:
-        return None
+        return _recorded_nvml(reading)
     if dump.failure is not None:
         return dump.failure
     return NvmlInfo(
