@@ -194,3 +194,14 @@ def test_validate_from_a_real_nvml_recording_of_a_failure() -> None:
     result = envkit("validate", "--from", str(recording), "--json")
     assert result.returncode == 1
     assert "nvml-driver-not-loaded" in result.stdout
+
+
+def test_validate_from_blackwell_fails_on_ecc_off() -> None:
+    result = envkit(
+        "validate", "--from", str(SMI / "telegraf-rtx-pro-6000-blackwell-v13.xml"), "--json"
+    )
+    assert result.returncode == 1
+    verdicts = _verdicts(result.stdout)
+    assert verdicts[("gpu.ecc-mode", 0)] == "fail"
+    assert verdicts[("gpu.row-remap", 0)] == "pass"
+    assert verdicts[("gpu.pcie-link", 0)] == "warn"  # a Gen4 slot for a Gen5 GPU

@@ -14,7 +14,7 @@ from envkit.inputs.health import node_health
 from envkit.inputs.model import InputReading, SmiDump
 from envkit.inputs.snapshot import best_dump
 from envkit.model import Unavailable
-from envkit.validate.health import EnabledPair, NotSupported, RetiredPages
+from envkit.validate.health import EnabledPair, NotSupported, RemappedRows, RetiredPages
 
 FIXTURES = Path(__file__).parent / "fixtures" / "nvidia-smi"
 MIB = 1024**2
@@ -266,3 +266,36 @@ def test_unknown_error_value_is_unavailable_not_a_pass() -> None:
     assert dump is not None
     gpu = node_health(dump).gpus[0]
     assert isinstance(gpu.ecc_mode, Unavailable) and gpu.ecc_mode.code == "nvml-read-failed"
+
+
+def test_r390_v9_dump_cut_after_its_first_gpu() -> None:
+    reading = read("nagios-tesla-m10-390-v9-first-gpu.xml")
+    dump = best_dump(reading)
+    assert dump is not None
+    assert (dump.driver_version, dump.cuda_version, dump.attached_gpus) == ("390.94", None, 4)
+    gpu = node_health(dump).gpus[0]
+    assert gpu.identity.name == "Tesla M10"
+    assert gpu.identity.memory_total_bytes == 8191 * MIB
+    assert gpu.persistence_mode is True
+    assert (gpu.pcie.current_width, gpu.pcie.max_width) == (8, 16)
+    assert gpu.clock_event_reasons == 0x1  # gpu_idle Active; the N/A reasons are not counted
+    assert gpu.power_limit_w == 53.0 and gpu.slowdown_temperature_c == 91
+    assert isinstance(gpu.temperature_c, int) and gpu.temperature_c == 37
+    warnings = " ".join(reading.warnings)
+    assert "stops being readable" in warnings and "4 GPU(s) are attached but holds 1" in warnings
+
+
+def test_v13_blackwell_field_by_field() -> None:
+    dump = dump_of("telegraf-rtx-pro-6000-blackwell-v13.xml")
+    assert (dump.driver_version, dump.cuda_version) == ("590.44.01", "13.1")
+    gpu = node_health(dump).gpus[0]
+    assert gpu.identity.name == "NVIDIA RTX PRO 6000 Blackwell Max-Q Workstation Edition"
+    assert gpu.ecc_mode == EnabledPair(False, False)
+    assert isinstance(gpu.ecc_uncorrected_volatile, NotSupported)
+    assert gpu.recovery_action == 0  # <gpu_recovery_action>None<
+    assert gpu.remapped_rows == RemappedRows(0, 0, False, False)
+    assert (gpu.pcie.max_generation, gpu.pcie.gpu_max_generation) == (4, 5)
+    assert gpu.persistence_mode is True
+    assert (gpu.power_limit_w, gpu.default_power_limit_w) == (300.0, 300.0)
+    assert not isinstance(gpu.processes, (NotSupported, Unavailable))
+    assert [(p.pid, p.used_memory_bytes) for p in gpu.processes] == [(116860, 65710 * MIB)]

@@ -46,7 +46,13 @@ def read_xml(text: str) -> tuple[SmiDump, tuple[str, ...]]:
         attached_gpus=_int(_text(root, "attached_gpus")),
         timestamp=_text(root, "timestamp"),
     )
-    return dump, (warning,) if warning else ()
+    warnings: tuple[str, ...] = (warning,) if warning else ()
+    if dump.attached_gpus is not None and dump.attached_gpus > len(gpus):
+        warnings += (
+            f"it says {dump.attached_gpus} GPU(s) are attached but holds {len(gpus)}: "
+            "a cut or filtered dump; the missing GPUs are not judged",
+        )
+    return dump, warnings
 
 
 def _parse_partial(text: str) -> tuple[ET.Element | None, str | None]:
