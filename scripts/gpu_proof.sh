@@ -85,7 +85,8 @@ cd "$REPO" || exit 2
 step 1-nvidia-smi-q-x 45 yes nvidia-smi -q -x
 step 2-record-nvml 45 yes "$PY" scripts/record_nvml.py gpu-proof --out-dir "$OUT/nvml"
 step 3-report-json 45 no "$PY" -m envkit report --json --python "$SMOKE_PY"
-# shellcheck disable=SC2046 -- the backend flag is two words or none
+# The backend flag is two words or none, so it is split on purpose.
+# shellcheck disable=SC2046
 step 4-smoke-gpu 200 yes "$PY" -m envkit smoke --device gpu --json --timeout 190 --python "$SMOKE_PY" $(smoke_backend)
 step 5-validate-default 120 yes "$PY" -m envkit validate --tier default --json --python "$SMOKE_PY"
 
