@@ -134,7 +134,11 @@ def _validate_recorded(
 
     if any(Path(path).is_dir() for path in paths):
         fail("--from DIR judges each dump on its own: add --output-dir OUT")
+    from envkit.inputs.snapshot import conflict_findings
+
     reading = read_from(paths)
+    for finding in conflict_findings(reading):
+        typer.echo(f"envkit: warning: {finding.title}: {finding.evidence}", err=True)
     node = node_name or hostname_of(reading) or Path(paths[0]).stem
     return validate_recorded(reading, expectations, node)
 
