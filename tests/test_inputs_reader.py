@@ -147,3 +147,10 @@ def test_real_nvml_recording_failure_state_reaches_the_snapshot() -> None:
     text = (FIXTURES / "nvml" / "driver-not-loaded.json").read_text(encoding="utf-8")
     snapshot = snapshot_from(read_inputs([("rec.json", text)]))
     assert isinstance(snapshot.nvml, Unavailable) and snapshot.nvml.code == "nvml-driver-not-loaded"
+
+
+def test_an_r390_dump_without_cuda_version_gets_the_driver_tables_cuda() -> None:
+    text = (FIXTURES / "nvidia-smi" / "nagios-tesla-m10-390-v9-first-gpu.xml").read_text()
+    snapshot = snapshot_from(read_inputs([("m10.xml", text)]))
+    assert isinstance(snapshot.nvml, NvmlInfo)
+    assert (snapshot.nvml.driver_version, snapshot.nvml.cuda_driver_version) == ("390.94", "9.1")

@@ -204,10 +204,17 @@ def _nvml(reading: InputReading) -> NvmlInfo | Unavailable | None:
         return dump.failure
     return NvmlInfo(
         driver_version=dump.driver_version or "",
-        cuda_driver_version=dump.cuda_version,
+        cuda_driver_version=dump.cuda_version or _cuda_of_driver(dump.driver_version),
         nvml_version=None,
         gpus=tuple(gpu_info(gpu) for gpu in dump.gpus),
     )
+
+
+def _cuda_of_driver(driver_version: str | None) -> str | None:
+    """Drivers before R410 print no CUDA version; NVIDIA's driver table gives the highest."""
+    from envkit.knowledge.cuda import max_cuda_for_driver
+
+    return max_cuda_for_driver(driver_version) if driver_version else None
 
 
 def gpu_info(gpu: SmiGpu) -> GpuInfo:
