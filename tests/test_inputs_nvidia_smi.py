@@ -299,3 +299,21 @@ def test_v13_blackwell_field_by_field() -> None:
     assert (gpu.power_limit_w, gpu.default_power_limit_w) == (300.0, 300.0)
     assert not isinstance(gpu.processes, (NotSupported, Unavailable))
     assert [(p.pid, p.used_memory_bytes) for p in gpu.processes] == [(116860, 65710 * MIB)]
+
+
+@pytest.mark.parametrize(
+    ("name", "driver", "cuda", "gpu", "total_mib"),
+    [
+        ("jeffchengtw-hw2-windows-wddm-table.md", "456.71", "11.1", "GeForce RTX 2070", 8192),
+        ("doc-windows-console-430-wddm-table.txt", "430.86", "10.2", "GeForce GTX 1060", 3072),
+    ],
+)
+def test_windows_tables_show_the_driver_model_not_persistence(
+    name: str, driver: str, cuda: str, gpu: str, total_mib: int
+) -> None:
+    dump = dump_of(name)
+    assert (dump.kind, dump.driver_version, dump.cuda_version) == ("nvidia-smi-table", driver, cuda)
+    assert dump.gpus[0].values["driver_model/current_dm"] == "WDDM"
+    health = node_health(dump).gpus[0]
+    assert (health.identity.name, health.identity.memory_total_bytes) == (gpu, total_mib * MIB)
+    assert isinstance(health.persistence_mode, NotSupported)  # WDDM is not a persistence answer

@@ -195,7 +195,7 @@ _TABLE_HEADER = re.compile(
     r"NVIDIA-SMI\s+(\S+)\s+Driver Version:\s*(\S+)(?:\s+CUDA Version:\s*(\S+))?"
 )
 _ROW_ONE = re.compile(
-    r"^\|\s+(\d+)\s+(.+?)\s+(On|Off)\s*\|\s*([0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\."
+    r"^\|\s+(\d+)\s+(.+?)\s+(On|Off|WDDM|TCC)\s*\|\s*([0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\."
     r"[0-9A-Fa-f])\s+(On|Off)\s*\|\s*(.*?)\s*\|\s*$"
 )
 _ROW_TWO = re.compile(
@@ -254,10 +254,13 @@ def _table_gpu_line(line: str, gpus: list[SmiGpu]) -> None:
     if first:
         values = {
             "product_name": first.group(2),
-            "persistence_mode": "Enabled" if first.group(3) == "On" else "Disabled",
             "pci/pci_bus_id": first.group(4),
             "table/volatile_uncorrected_ecc": first.group(6),
         }
+        if first.group(3) in ("WDDM", "TCC"):  # Windows shows the driver model there instead
+            values["driver_model/current_dm"] = first.group(3)
+        else:
+            values["persistence_mode"] = "Enabled" if first.group(3) == "On" else "Disabled"
         gpus.append(SmiGpu(index=int(first.group(1)), values=values))
         return
     if not gpus:
