@@ -112,6 +112,7 @@ def test_real_pasted_page_every_part_found() -> None:
     assert isinstance(torch, EnvReport) and isinstance(tf, EnvReport) and isinstance(table, SmiDump)
     assert torch.facts["driver_version"] == "460.32.03" and torch.facts["python"] == "3.7.4"
     assert torch.facts["cuda_runtime"] == "11.2.152"
+    assert torch.facts["gpu_names"] == "A100-SXM4-40GB"
     assert tf.facts["tensorflow"] == "2.9.1"
     assert {d.name: d.version for d in tf.distributions}["protobuf"] == "3.19.4"
     assert (table.driver_version, table.cuda_version) == ("460.32.03", "11.2")

@@ -75,7 +75,7 @@ def read_torch_collect_env(text: str) -> EnvReport:
             facts.setdefault(_TORCH_KEYS[key.strip()], value.strip())
     if "python" in facts:
         facts["python"] = facts["python"].split()[0]
-    gpus = re.findall(r"^GPU \d+: (.+)$", text, re.M)
+    gpus = re.findall(r"^(?:GPU models and configuration:\s*)?GPU \d+: (.+)$", text, re.M)
     if gpus:
         facts["gpu_names"] = "; ".join(gpu.strip() for gpu in gpus)
     pips = tuple(

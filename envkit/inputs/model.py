@@ -55,7 +55,6 @@ class SmiDump:
     failure: Unavailable | None = None
     """nvidia-smi did not get as far as listing GPUs (driver not loaded, version mismatch)."""
     attached_gpus: int | None = None
-    hostname: str | None = None
     timestamp: str | None = None
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 
 from envkit import codec
 from envkit.inputs import envreports, nvsmi_text, nvsmi_xml, packages
-from envkit.inputs.model import KINDS, InputReading, PackageList, Part, SmiDump
+from envkit.inputs.model import KINDS, InputReading, PackageList, Part
 from envkit.model import Snapshot
 
 MAX_INPUT_BYTES = 64 * 1024 * 1024
@@ -152,9 +152,3 @@ def _read_json(source: str, text: str) -> Part | None:
             raise InputError(f"{source}: an envkit report, but not a valid one ({error})") from None
         return Part(source, "envkit-report", snapshot)
     return None
-
-
-def smi_dumps(reading: InputReading) -> tuple[tuple[str, SmiDump], ...]:
-    return tuple(
-        (part.source, part.content) for part in reading.parts if isinstance(part.content, SmiDump)
-    )
