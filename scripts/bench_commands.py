@@ -81,6 +81,19 @@ def eight_gpu_dump() -> str:
     return text[:start] + "".join(copies) + text[end:]
 
 
+def median_cpu_s(argv: list[str], runs: int) -> float:
+    """User + system CPU seconds of the child: steadier than wall time on a shared machine."""
+    import resource
+
+    samples = []
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        samples.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return statistics.median(samples)
+
+
 def bench_from(runs: int, dumps: int) -> None:
     import shutil
     import tempfile
@@ -108,7 +121,8 @@ def bench_from(runs: int, dumps: int) -> None:
             ],
         }.items():
             median_wall_s(argv, 2)
-            print(f"{label}: median {median_wall_s(argv, runs):.3f} s over {runs} runs")
+            wall, cpu = median_wall_s(argv, runs), median_cpu_s(argv, runs)
+            print(f"{label}: median {wall:.3f} s wall, {cpu:.3f} s CPU over {runs} runs")
         fleet = folder / "dumps"
         fleet.mkdir()
         for number in range(dumps):

@@ -6,17 +6,19 @@ not hold, is NotSupported (the check is skipped and says why); "Unknown Error" i
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from envkit.inputs.model import SmiDump, SmiGpu
 from envkit.inputs.values import (
-    absent,
+    NOT_REPORTED,
+    SOURCE,
     decimal,
     enabled,
     first_key,
-    is_value,
     mib_bytes,
     number,
     plain,
-    reading,
 )
 from envkit.model import Unavailable
 from envkit.validate.health import (
@@ -53,6 +55,29 @@ _RECOVERY = {
     "drain and reset": 4,
 }
 _LINK = "pci/pci_gpu_link_info/"
+T = TypeVar("T")
+
+
+def absent(key: str) -> NotSupported:
+    return NotSupported(SOURCE, f"not in the input (no {key} in the nvidia-smi output)")
+
+
+def reading(values: dict[str, str], key: str, convert: Callable[[str], T]) -> Reading[T]:
+    if key not in values:
+        return absent(key)
+    raw = values[key].strip()
+    if raw.lower() in NOT_REPORTED:
+        return NotSupported(SOURCE, f"nvidia-smi shows {raw!r} for {key}")
+    if "error" in raw.lower() or raw.lower() in ("unknown", "[unknown]"):
+        return Unavailable("nvml-read-failed", f"nvidia-smi could not read {key}: {raw}")
+    try:
+        return convert(raw)
+    except ValueError:
+        return Unavailable("nvml-read-failed", f"nvidia-smi printed {raw!r} for {key}")
+
+
+def is_value(item: object) -> bool:
+    return not isinstance(item, (NotSupported, Unavailable))
 
 
 def node_health(dump: SmiDump) -> NodeHealth:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import TypeVar
 
 from envkit import __version__
 from envkit.inputs.model import EnvReport, InputReading, PackageList, SmiDump, SmiGpu
-from envkit.inputs.values import decimal, enabled, mib_bytes, number, plain, reading
+from envkit.inputs.values import decimal, enabled, mib_bytes, number, parsed, plain
 from envkit.model import (
     SNAPSHOT_SCHEMA_VERSION,
     Distribution,
@@ -29,9 +28,7 @@ from envkit.model import (
     VisibleDevices,
     normalize_name,
 )
-from envkit.validate.health import NotSupported, Reading
 
-T = TypeVar("T")
 NOT_IN_INPUT = "not-in-input"
 _DUMP_RANK = {"nvidia-smi-xml": 0, "nvidia-smi-query": 1, "nvidia-smi-table": 2}
 _TENSORFLOW_NAMES = (
@@ -228,20 +225,16 @@ def gpu_info(gpu: SmiGpu) -> GpuInfo:
         name=plain(values, "product_name"),
         uuid=plain(values, "uuid"),
         pci_bus_id=plain(values, "pci/pci_bus_id"),
-        memory_total_bytes=_value(reading(values, "fb_memory_usage/total", mib_bytes)),
-        memory_used_bytes=_value(reading(values, "fb_memory_usage/used", mib_bytes)),
-        persistence_mode=_value(reading(values, "persistence_mode", enabled)),
-        mig_mode_current=_value(reading(values, "mig_mode/current_mig", enabled)),
-        mig_mode_pending=_value(reading(values, "mig_mode/pending_mig", enabled)),
-        power_limit_watts=_value(reading(values, "power_readings/enforced_power_limit", decimal))
-        or _value(reading(values, "gpu_power_readings/current_power_limit", decimal)),
-        temperature_c=_value(reading(values, "temperature/gpu_temp", number)),
+        memory_total_bytes=parsed(values, "fb_memory_usage/total", mib_bytes),
+        memory_used_bytes=parsed(values, "fb_memory_usage/used", mib_bytes),
+        persistence_mode=parsed(values, "persistence_mode", enabled),
+        mig_mode_current=parsed(values, "mig_mode/current_mig", enabled),
+        mig_mode_pending=parsed(values, "mig_mode/pending_mig", enabled),
+        power_limit_watts=parsed(values, "power_readings/enforced_power_limit", decimal)
+        or parsed(values, "gpu_power_readings/current_power_limit", decimal),
+        temperature_c=parsed(values, "temperature/gpu_temp", number),
         processes=gpu.processes or (),
     )
-
-
-def _value(item: Reading[T]) -> T | None:
-    return None if isinstance(item, (NotSupported, Unavailable)) else item
 
 
 def _python_and_tensorflow(

@@ -1,15 +1,14 @@
-"""nvidia-smi's printed values as readings: a value, NotSupported ("N/A", or absent from the
-input: the check is skipped and says so) or Unavailable ("Unknown Error": the check does not
-pass)."""
+"""nvidia-smi's printed values: "N/A" and its kin, numbers with units, Enabled/Disabled.
+
+Only the standard library and the model: the doctor's path never loads envkit.validate. The
+readings the quick tier judges (value, NotSupported, Unavailable) are built in health.py.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 from typing import TypeVar
-
-from envkit.model import Unavailable
-from envkit.validate.health import NotSupported, Reading
 
 T = TypeVar("T")
 NOT_REPORTED = frozenset(
@@ -25,22 +24,15 @@ NOT_REPORTED = frozenset(
 SOURCE = "nvidia-smi"
 
 
-def absent(key: str) -> NotSupported:
-    return NotSupported(SOURCE, f"not in the input (no {key} in the nvidia-smi output)")
-
-
-def reading(values: dict[str, str], key: str, convert: Callable[[str], T]) -> Reading[T]:
-    if key not in values:
-        return absent(key)
-    raw = values[key].strip()
-    if raw.lower() in NOT_REPORTED:
-        return NotSupported(SOURCE, f"nvidia-smi shows {raw!r} for {key}")
-    if "error" in raw.lower() or raw.lower() in ("unknown", "[unknown]"):
-        return Unavailable("nvml-read-failed", f"nvidia-smi could not read {key}: {raw}")
+def parsed(values: dict[str, str], key: str, convert: Callable[[str], T]) -> T | None:
+    """The value, or None when the output lacks it, shows N/A or an error, or is unreadable."""
+    raw = plain(values, key)
+    if raw is None or "error" in raw.lower() or raw.lower() in ("unknown", "[unknown]"):
+        return None
     try:
         return convert(raw)
     except ValueError:
-        return Unavailable("nvml-read-failed", f"nvidia-smi printed {raw!r} for {key}")
+        return None
 
 
 def first_key(values: dict[str, str], *keys: str) -> str:
@@ -80,7 +72,3 @@ def plain(values: dict[str, str], key: str) -> str | None:
     if raw is None or raw.strip().lower() in NOT_REPORTED or not raw.strip():
         return None
     return raw.strip()
-
-
-def is_value(item: object) -> bool:
-    return not isinstance(item, (NotSupported, Unavailable))
