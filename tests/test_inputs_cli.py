@@ -205,3 +205,9 @@ def test_validate_from_blackwell_fails_on_ecc_off() -> None:
     assert verdicts[("gpu.ecc-mode", 0)] == "fail"
     assert verdicts[("gpu.row-remap", 0)] == "pass"
     assert verdicts[("gpu.pcie-link", 0)] == "warn"  # a Gen4 slot for a Gen5 GPU
+
+
+def test_list_checks_names_the_input_checks() -> None:
+    listed = envkit("doctor", "--list-checks").stdout
+    for check in ("input.not-checked", "input.conflicting-driver", "input.truncated"):
+        assert check in listed

@@ -200,9 +200,10 @@ def _doctor_plain_text(report: DoctorReport, verbose: bool, *, for_file: bool) -
 def _print_checks() -> None:
     from rich.console import Console
 
+    from envkit.inputs.snapshot import INPUT_CHECKS
     from envkit.render.doctor import print_checks
     from envkit.rules.registry import all_checks
     from envkit.smoke import SMOKE_CHECKS
 
-    checks = (*(c.info for c in all_checks()), *SMOKE_CHECKS)
+    checks = (*(c.info for c in all_checks()), *SMOKE_CHECKS, *INPUT_CHECKS)
     print_checks(Console(highlight=False), checks)

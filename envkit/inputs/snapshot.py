@@ -16,6 +16,7 @@ from envkit.inputs.model import EnvReport, InputReading, PackageList, SmiDump, S
 from envkit.inputs.values import decimal, enabled, mib_bytes, number, parsed, plain
 from envkit.model import (
     SNAPSHOT_SCHEMA_VERSION,
+    CheckInfo,
     Distribution,
     Finding,
     GpuInfo,
@@ -40,6 +41,18 @@ _TENSORFLOW_NAMES = (
     "tensorflow-macos",
     "intel-tensorflow",
 )
+
+
+NOT_CHECKED = CheckInfo(
+    "input.not-checked", "system", "With --from: the parts of the machine no input gives."
+)
+CONFLICTING_DRIVER = CheckInfo(
+    "input.conflicting-driver", "nvidia", "With --from: two inputs name different driver versions."
+)
+TRUNCATED = CheckInfo(
+    "input.truncated", "system", "With --from: an input was cut short and read as far as it goes."
+)
+INPUT_CHECKS = (NOT_CHECKED, CONFLICTING_DRIVER, TRUNCATED)
 
 
 def not_in_input(what: str) -> Unavailable:
@@ -99,10 +112,8 @@ def input_findings(reading: InputReading, snapshot: Snapshot) -> tuple[Finding, 
     missing = missing_parts(snapshot)
     if missing:
         found.append(
-            Finding(
-                "input.not-checked",
+            NOT_CHECKED.finding(
                 Severity.INFO,
-                "system",
                 f"Not checked for lack of input: {', '.join(missing)}",
                 "the inputs hold no " + "; no ".join(missing) + "; the checks that need them "
                 "found nothing to judge",
@@ -113,11 +124,7 @@ def input_findings(reading: InputReading, snapshot: Snapshot) -> tuple[Finding, 
             )
         )
     for warning in reading.warnings:
-        found.append(
-            Finding(
-                "input.truncated", Severity.WARNING, "system", "An input was cut short", warning
-            )
-        )
+        found.append(TRUNCATED.finding(Severity.WARNING, "An input was cut short", warning))
     return tuple(found)
 
 
@@ -132,10 +139,8 @@ def conflict_findings(reading: InputReading) -> tuple[Finding, ...]:
     )
     first = next(iter(versions))
     return (
-        Finding(
-            "input.conflicting-driver",
+        CONFLICTING_DRIVER.finding(
             Severity.WARNING,
-            "nvidia",
             "The inputs disagree on the NVIDIA driver version",
             f"{listed}; judged with {first}, the first one given",
             ("# check that every input comes from the same machine and the same boot",),
