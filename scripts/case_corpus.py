@@ -42,6 +42,7 @@ from envkit.model import (
     Unavailable,
 )
 from envkit.probes.nvml import _INIT_FAILURES
+from envkit.probes.system import CONTAINER_GPU_VARIABLES
 from envkit.probes.visible_devices import parse_visible_devices
 from envkit.smoke import classify
 from envkit.smoke.findings import findings_from
@@ -293,7 +294,7 @@ def build_snapshot(facts: Mapping[str, Any]) -> tuple[Snapshot, tuple[str, ...]]
     if unknown:
         raise CaseError(f"unknown snapshot keys {sorted(unknown)}")
     filler = _Filler()
-    os_info = _os(filler, facts.get("os") or {})
+    os_info = _os(filler, facts.get("os") or {}, facts.get("env") or {})
     gpus = _gpus(filler, facts.get("gpus") or ())
     nvml = _nvml(filler, facts, gpus)
     python = _python(filler, facts, os_info)
@@ -318,7 +319,9 @@ def build_snapshot(facts: Mapping[str, Any]) -> tuple[Snapshot, tuple[str, ...]]
     return snapshot, tuple(filler.filled)
 
 
-def _os(filler: _Filler, given: Mapping[str, Any]) -> OsInfo:
+def _os(filler: _Filler, given: Mapping[str, Any], env: Mapping[str, Any]) -> OsInfo:
+    """The OS; the NVIDIA container variables of ``env`` are where envkit's probe keeps them
+    (OsInfo.container_gpu_env: the examined Python's environment list does not carry them)."""
     system = filler.get(given, "system", "Linux", "os.system")
     linux = system == "Linux"
     distro = given.get("distro") if "distro" in given else None
@@ -340,6 +343,9 @@ def _os(filler: _Filler, given: Mapping[str, Any]) -> OsInfo:
         virtualization=given.get("virtualization"),
         secure_boot=given.get("secure_boot"),
         hostname="host",
+        container_gpu_env=tuple(
+            (name, str(env[name])) for name in CONTAINER_GPU_VARIABLES if name in env
+        ),
     )
 
 

@@ -8,6 +8,7 @@ macOS there are no Linux steps at all. envkit prints these steps; it never runs 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from envkit import knowledge
@@ -23,6 +24,12 @@ DEVICE_PLUGIN = "https://github.com/NVIDIA/k8s-device-plugin"
 CUDA_ON_WSL = "https://docs.nvidia.com/cuda/wsl-user-guide/index.html"
 WSL_MIN_WINDOWS_BUILD = "19044"
 """Windows 10 21H2; TensorFlow's pip page asks for it (or Windows 11) for the GPU in WSL 2."""
+WSL_CUDA_MIN_BRANCH = 495
+"""NVIDIA's CUDA on WSL guide: "R495 and later windows will have CUDA support for WSL 2" (as
+quoted in microsoft/wslg#776); drivers before it were previews for Windows Insider builds."""
+WSL_CUDA_PREVIEW_BRANCH = 455
+WSL_CUDA_PREVIEW_DRIVER = "455.41"
+"""The first CUDA on WSL preview driver the 2020 guide asked for (microsoft/WSL#5848)."""
 REBOOT = "sudo reboot"
 UBUNTU_INSTALLED_BRANCH = (
     "$(dpkg-query -W -f='${Package}\\n' 'nvidia-driver-[0-9]*'"
@@ -105,9 +112,13 @@ def gpu_limit(snapshot: Snapshot) -> GpuLimit:
     return GpuLimit(tuple((f"PCI {g.address} ({g.device_id})", pci_generation(g)) for g in pci))
 
 
-def _branch_of(version: str | None) -> int | None:
+def branch_of(version: str | None) -> int | None:
+    """470 for 470.141.03 (or a Windows driver's 451.67); None when not a version."""
     head = (version or "").split(".")[0]
     return int(head) if head.isdigit() else None
+
+
+_branch_of = branch_of
 
 
 # ---------------------------------------------------------------- templates
@@ -164,6 +175,21 @@ def container_gpu_signs(snapshot: Snapshot) -> tuple[str, ...]:
         if name in {"NVIDIA_VISIBLE_DEVICES", "NVIDIA_REQUIRE_CUDA"}:
             signs.append(f"{name}={value}")
     return tuple(signs)
+
+
+def image_required_cuda(snapshot: Snapshot) -> str | None:
+    """The CUDA an NVIDIA/CUDA image requires of the host's driver: NVIDIA_REQUIRE_CUDA's
+    ``cuda>=X.Y`` (the image's own ENV, e.g. "cuda>=11.7 brand=tesla,driver>=470,...")."""
+    info = snapshot.os
+    for name, value in info.container_gpu_env if isinstance(info, OsInfo) else ():
+        if name == "NVIDIA_REQUIRE_CUDA":
+            match = _REQUIRE_CUDA.search(value)
+            if match:
+                return match.group(1)
+    return None
+
+
+_REQUIRE_CUDA = re.compile(r"(?:^|\s)cuda>=(\d+\.\d+)")
 
 
 def container_host_steps(snapshot: Snapshot) -> tuple[str, ...]:

@@ -606,3 +606,102 @@ def _linux_driver_in_wsl(snapshot: Snapshot) -> tuple[str, ...]:
     if facts.os_family(snapshot) != "wsl2" or kernel is None:
         return ()
     return tuple(p for p in kernel.nvml_library_paths if not p.startswith("/usr/lib/wsl/"))
+
+
+# ---------------------------------------------------------------- drivers2 (#9): WSL, images
+
+
+@check(
+    "nvidia.wsl-windows-driver",
+    "nvidia",
+    "Under WSL 2, the Windows driver is one that supports CUDA on WSL.",
+)
+def windows_driver_supports_wsl(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
+    nvml_info = facts.nvml(snapshot)
+    if facts.os_family(snapshot) != "wsl2" or nvml_info is None:
+        return
+    branch = drivers.branch_of(nvml_info.driver_version)
+    if branch is None or branch >= drivers.WSL_CUDA_MIN_BRANCH:
+        return
+    preview = branch >= drivers.WSL_CUDA_PREVIEW_BRANCH
+    kernel = facts.kernel(snapshot)
+    where = next(
+        (p for p in (kernel.nvml_library_paths if kernel else ()) if p.startswith("/usr/lib/wsl/")),
+        "NVML",
+    )
+    yield info.finding(
+        Severity.WARNING if preview else Severity.ERROR,
+        f"The Windows driver {nvml_info.driver_version} is "
+        + (
+            "a preview-era driver for CUDA on WSL 2"
+            if preview
+            else "too old for CUDA on WSL 2: WSL will not see the GPU"
+        ),
+        f"{where} reports Windows driver {nvml_info.driver_version} (under WSL 2 the driver is "
+        f"the Windows one); NVIDIA's Windows drivers support CUDA on WSL 2 from the "
+        f"R{drivers.WSL_CUDA_MIN_BRANCH} branch (preview drivers from "
+        f"{drivers.WSL_CUDA_PREVIEW_DRIVER}); Windows Update can put back an older driver",
+        (
+            f"# in Windows: install an NVIDIA Windows driver of branch "
+            f"{drivers.WSL_CUDA_MIN_BRANCH} or newer (nothing to install inside WSL)",
+            *drivers.wsl_windows_driver_steps(),
+        ),
+        CUDA_ON_WSL,
+    )
+
+
+@check(
+    "nvidia.container-cuda",
+    "nvidia",
+    "In a container, the host's driver supports the CUDA the image requires (NVIDIA_REQUIRE_CUDA).",
+)
+def host_driver_runs_image_cuda(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
+    nvml_info = facts.nvml(snapshot)
+    required = drivers.image_required_cuda(snapshot)
+    if not facts.in_container(snapshot) or nvml_info is None or required is None:
+        return
+    driver_cuda = nvml_info.cuda_driver_version
+    if driver_cuda is None or not _older(driver_cuda, required):
+        return
+    limit = drivers.gpu_limit(snapshot)
+    capped = limit.max_branch is not None and not limit.allows(
+        _min_driver_for_cuda(required) or f"{limit.max_branch + 1}.0"
+    )
+    evidence = (
+        f"NVIDIA_REQUIRE_CUDA asks for CUDA ≥ {required}; the host's driver "
+        f"{nvml_info.driver_version} supports CUDA ≤ {driver_cuda}"
+    )
+    if capped:
+        evidence += (
+            f"; {', '.join(limit.limiting)}: the {limit.max_branch} branch is the last that "
+            "drives it, so the host's driver cannot be upgraded"
+        )
+        fix = (
+            f"# use an image built for CUDA {driver_cuda} or older (for example an "
+            f"nvidia/cuda:{driver_cuda}.x tag), and a TensorFlow built for that CUDA:",
+            *_gpu_routes(snapshot, nvml_info.driver_version),
+        )
+        title = (
+            f"This image needs CUDA {required}, beyond what the {limit.max_branch} driver "
+            f"(the GPU's last branch) supports: CUDA {driver_cuda}"
+        )
+    else:
+        minimum = _min_driver_for_cuda(required)
+        fix = (
+            f"# on the host: a driver ≥ {minimum or 'the one CUDA ' + required + ' needs'}"
+            " (nothing to install in this container)",
+            f"# or use an image built for CUDA {driver_cuda} or older",
+        )
+        title = f"This image needs CUDA {required}; the host's driver supports CUDA {driver_cuda}"
+    yield info.finding(
+        Severity.ERROR,
+        title,
+        evidence,
+        fix,
+        "https://docs.nvidia.com/datacenter/cloud-native/container-toolkit/latest/docker-specialized.html",
+    )
+
+
+def _min_driver_for_cuda(cuda: str) -> str | None:
+    requirement = knowledge.driver_requirement(cuda, "linux")
+    return requirement.toolkit_min_driver if requirement else None

@@ -23,23 +23,109 @@ def cpu_has_avx(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
     cpu = snapshot.cpu
     if not isinstance(cpu, CpuInfo) or cpu.has_flag("avx") is not False:
         return
-    in_vm = isinstance(snapshot.os, OsInfo) and snapshot.os.virtualization is not None
-    fix = (
-        (
-            "# the hypervisor hides the host's AVX: pass the host CPU model through, e.g. libvirt:",
-            "virsh edit <vm>   # set <cpu mode='host-passthrough'/>",
+    hypervisor = snapshot.os.virtualization if isinstance(snapshot.os, OsInfo) else None
+    fix, link = (
+        avx_in_vm_steps(hypervisor)
+        if hypervisor
+        else (
+            ("# use a machine whose CPU has AVX, or build TensorFlow from source without it",),
+            AVX_LINK,
         )
-        if in_vm
-        else ("# use a machine whose CPU has AVX, or build TensorFlow from source without it",)
     )
     yield info.finding(
         Severity.ERROR,
         "The CPU lacks AVX: importing TensorFlow will die with 'Illegal instruction'",
         f"{cpu.model_name or 'this CPU'} reports flags {' '.join(cpu.tensorflow_flags) or 'none'}"
-        " of avx/avx2/fma/avx512f; TensorFlow wheels since 1.6 are built with AVX",
+        " of avx/avx2/fma/avx512f; TensorFlow wheels since 1.6 are built with AVX"
+        + (
+            f"; this is a virtual machine ({hypervisor}), whose CPU model may hide AVX"
+            if hypervisor
+            else ""
+        ),
         fix,
-        AVX_LINK,
+        link,
     )
+
+
+_LINUX_HOST_AVX = "grep -o -w avx /proc/cpuinfo | head -1   # on the host: its CPU has AVX"
+_AvxRoute = tuple[tuple[str, ...], str]
+_KVM_ROUTE: _AvxRoute = (
+    (
+        _LINUX_HOST_AVX,
+        "# KVM/QEMU: give the VM the host's CPU model, then restart it; with libvirt:",
+        "virsh edit <vm>   # set <cpu mode='host-passthrough'/>",
+        "# plain QEMU: -cpu host; Proxmox: qm set <vmid> --cpu host",
+    ),
+    "https://libvirt.org/formatdomain.html#cpu-model-and-topology",
+)
+_HYPERVISOR_AVX_ROUTES: dict[str, _AvxRoute] = {
+    "kvm": _KVM_ROUTE,
+    "qemu": _KVM_ROUTE,
+    # VirtualBox on a Windows host where Hyper-V is on runs on Hyper-V's platform API and
+    # passes no AVX (polio-nanopore/piranha#106); with Hyper-V off its own hypervisor does.
+    "virtualbox": (
+        (
+            "# VirtualBox on a Windows host with Hyper-V on runs through Hyper-V, without AVX;",
+            "# on the Windows host, as administrator, turn Hyper-V off and restart Windows:",
+            "bcdedit /set hypervisorlaunchtype off",
+            "# also off: Virtual Machine Platform, Windows Hypervisor Platform, Core isolation"
+            " > Memory integrity",
+            "VBoxManage modifyvm <vm> --cpu-profile host   # the host's CPU profile for the VM",
+        ),
+        "https://www.virtualbox.org/manual/ch10.html#hyperv-support",
+    ),
+    # Hyper-V's processor compatibility mode offers a baseline CPU without AVX.
+    "microsoft": (
+        (
+            "# Hyper-V: processor compatibility mode hides AVX; on the host, with the VM off:",
+            "Set-VMProcessor -VMName <vm> -CompatibilityForMigrationEnabled $false",
+            "# on Azure: choose a VM size whose CPU has AVX",
+        ),
+        "https://learn.microsoft.com/en-us/windows-server/virtualization/hyper-v/manage/"
+        "processor-compatibility-mode-hyper-v",
+    ),
+    # vSphere's EVC baseline masks CPU features; AVX needs an EVC mode of Sandy Bridge
+    # (Intel) or Bulldozer (AMD) or newer.
+    "vmware": (
+        (
+            "# VMware: an EVC mode below Sandy Bridge (Intel) or Bulldozer (AMD) hides AVX:",
+            "# raise the cluster's or the VM's EVC mode, then power the VM off and on",
+        ),
+        "https://knowledge.broadcom.com/external/article?legacyId=1003212",
+    ),
+    "xen": (
+        (
+            _LINUX_HOST_AVX,
+            "# Xen: the domain's cpuid policy (xl.cfg cpuid=) hides AVX: pass the host's, "
+            "then restart the domain",
+        ),
+        "https://xenbits.xen.org/docs/unstable/man/xl.cfg.5.html",
+    ),
+    "openstack": (
+        (
+            "# OpenStack: the compute node's CPU model hides AVX: an admin sets [libvirt] "
+            "cpu_mode = host-passthrough (or a model with AVX) in nova.conf; or another flavor",
+        ),
+        "https://docs.openstack.org/nova/latest/admin/cpu-models.html",
+    ),
+    "amazon": (("# EC2: choose an instance type whose CPU has AVX (every current one)",), AVX_LINK),
+    "google": (("# GCE: choose a machine type whose CPU has AVX (every current one)",), AVX_LINK),
+}
+_UNKNOWN_HYPERVISOR_ROUTE: _AvxRoute = (
+    (
+        "# a virtual machine whose hypervisor envkit cannot name: check that the host's CPU "
+        "has AVX and that the VM's CPU model passes it on:",
+        "systemd-detect-virt   # the hypervisor",
+        "# KVM/libvirt: <cpu mode='host-passthrough'/>; Hyper-V: processor compatibility off;"
+        " VirtualBox: Hyper-V off on a Windows host; VMware: the EVC mode",
+    ),
+    AVX_LINK,
+)
+
+
+def avx_in_vm_steps(hypervisor: str) -> tuple[tuple[str, ...], str]:
+    """How this hypervisor is made to pass the host's AVX to the guest, and the source."""
+    return _HYPERVISOR_AVX_ROUTES.get(hypervisor, _UNKNOWN_HYPERVISOR_ROUTE)
 
 
 @check("system.disk-space", "system", "At least 5 GiB are free where environments live.")
