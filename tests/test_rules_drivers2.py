@@ -1,0 +1,180 @@
+"""Driver and context rules of #9 (helper drivers2): the Windows driver under WSL 2, the CUDA an
+image requires of the host's driver, and AVX hidden by each hypervisor.
+
+Snapshots: tests/distro_support.py (a real Ubuntu 22.04 os-release, real PCI ids, the rest of
+the workstation SYNTHETIC). Driver versions are real published ones: 451.67 (Windows, in
+microsoft/WSL#5848), 465.42 (a Windows preview driver for WSL, NVIDIA/nvidia-docker#1458),
+496.49 (a Windows 11 + WSL 2 driver, gist daffychuy/33836af6), 470.141.03 (Ubuntu 22.04's
+nvidia-driver-470 in NVIDIA/nvidia-docker#1704). NVIDIA_REQUIRE_CUDA is the value the
+nvidia/cuda 11.7 images set (their Dockerfile ENV, as NVIDIA/nvidia-docker#1704 uses one).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+
+from envkit.model import Finding, NvmlInfo, Severity, Snapshot
+from envkit.probes.system import probe_os
+from envkit.rules import system
+from tests import distro_support as ds
+from tests.rules_support import healthy, replace_os, run_check
+
+TESLA_K80 = ("0x102d", "Tesla K80", "3.7")
+"""pci.ids: 10de:102d GK210GL [Tesla K80]; NVIDIA's CUDA GPU list: compute capability 3.7."""
+REQUIRE_CUDA_117 = (
+    "cuda>=11.7 brand=tesla,driver>=450,driver<451 brand=tesla,driver>=470,driver<471"
+)
+_DRIVER_INSIDE = re.compile(r"dkms|modprobe|initramfs|ubuntu-drivers|apt(-get)? install|reboot")
+
+
+def _text(finding: Finding) -> str:
+    return "\n".join((finding.title, finding.evidence, *finding.fix))
+
+
+def _driver(snapshot: Snapshot, version: str, cuda: str) -> Snapshot:
+    assert isinstance(snapshot.nvml, NvmlInfo)
+    nvml = dataclasses.replace(snapshot.nvml, driver_version=version, cuda_driver_version=cuda)
+    return dataclasses.replace(snapshot, nvml=nvml)
+
+
+def _wsl(snapshot: Snapshot) -> Snapshot:
+    snapshot = replace_os(
+        snapshot, wsl_version=2, kernel_release="5.15.153.1-microsoft-standard-WSL2"
+    )
+    return ds._kernel(
+        snapshot,
+        pci_gpus=(),
+        module_version=None,
+        module_version_line=None,
+        nvml_library_paths=("/usr/lib/wsl/lib/libnvidia-ml.so.1",),
+    )
+
+
+# ---------------------------------------------------------------- WSL 2: the Windows driver
+
+
+def test_windows_driver_too_old_for_wsl_is_named_with_the_windows_side_fix() -> None:
+    snapshot = _wsl(_driver(ds.with_gpus(ds.on("ubuntu-22.04"), ds.GTX_1080_TI), "451.67", "11.0"))
+    [finding] = run_check("nvidia.wsl-windows-driver", snapshot)
+    assert finding.severity is Severity.ERROR
+    assert "Windows driver 451.67" in finding.title
+    assert "/usr/lib/wsl/lib/libnvidia-ml.so.1" in finding.evidence
+    assert "R495" in finding.evidence
+    text = "\n".join(finding.fix)
+    assert "in Windows" in text and "495" in text
+    assert not _DRIVER_INSIDE.search(text)
+
+
+def test_preview_era_windows_driver_is_a_warning() -> None:
+    snapshot = _wsl(_driver(ds.with_gpus(ds.on("ubuntu-22.04"), ds.RTX_2080_TI), "465.42", "11.3"))
+    [finding] = run_check("nvidia.wsl-windows-driver", snapshot)
+    assert finding.severity is Severity.WARNING
+    assert "preview" in finding.title
+
+
+def test_a_wsl_capable_windows_driver_or_native_linux_is_quiet() -> None:
+    current = _wsl(_driver(ds.with_gpus(ds.on("ubuntu-22.04"), ds.RTX_3090), "496.49", "11.5"))
+    assert run_check("nvidia.wsl-windows-driver", current) == []
+    native = ds.driver_470(ds.with_gpus(ds.on("ubuntu-22.04"), ds.RTX_3090))
+    assert run_check("nvidia.wsl-windows-driver", native) == []
+
+
+# ---------------------------------------------------------------- the image's CUDA
+
+
+def _container(snapshot: Snapshot, require: str) -> Snapshot:
+    return replace_os(
+        snapshot,
+        container="docker",
+        container_gpu_env=(("NVIDIA_REQUIRE_CUDA", require), ("NVIDIA_VISIBLE_DEVICES", "all")),
+    )
+
+
+def test_image_beyond_a_capped_gpus_last_branch_gets_an_older_image_never_a_newer_driver() -> None:
+    k80 = _driver(ds.with_gpus(ds.on("ubuntu-22.04"), TESLA_K80), "470.141.03", "11.4")
+    [finding] = run_check("nvidia.container-cuda", _container(k80, REQUIRE_CUDA_117))
+    assert finding.severity is Severity.ERROR
+    assert "11.7" in finding.title and "470" in finding.title
+    text = "\n".join(finding.fix)
+    assert "CUDA 11.4 or older" in text
+    assert "tensorflow[and-cuda]" not in text
+    assert not re.search(r"nvidia-driver-(5\d\d|4[89]\d)", text)
+    assert not _DRIVER_INSIDE.search(text)
+
+
+def test_image_beyond_an_upgradable_driver_names_the_host_driver() -> None:
+    ampere = ds.driver_470(ds.with_gpus(ds.on("ubuntu-22.04"), ds.RTX_3090))
+    require = "cuda>=12.5 brand=tesla,driver>=470,driver<471"
+    [finding] = run_check("nvidia.container-cuda", _container(ampere, require))
+    text = "\n".join(finding.fix)
+    assert "on the host" in text and "555" in text  # CUDA 12.5's minimum Linux driver
+    assert not _DRIVER_INSIDE.search(text)
+
+
+def test_image_the_driver_supports_or_no_container_is_quiet() -> None:
+    k80 = _driver(ds.with_gpus(ds.on("ubuntu-22.04"), TESLA_K80), "470.141.03", "11.4")
+    assert run_check("nvidia.container-cuda", _container(k80, "cuda>=11.4")) == []
+    bare = replace_os(k80, container_gpu_env=(("NVIDIA_REQUIRE_CUDA", REQUIRE_CUDA_117),))
+    assert run_check("nvidia.container-cuda", bare) == []
+    no_requirement = replace_os(k80, container="docker")
+    assert run_check("nvidia.container-cuda", no_requirement) == []
+
+
+# ---------------------------------------------------------------- AVX hidden by a hypervisor
+
+
+def _no_avx(snapshot: Snapshot) -> Snapshot:
+    assert snapshot.cpu is not None
+    return dataclasses.replace(snapshot, cpu=dataclasses.replace(snapshot.cpu, tensorflow_flags=()))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("hypervisor", "mark", "foreign"),
+    [
+        ("kvm", "host-passthrough", "bcdedit"),
+        ("qemu", "-cpu host", "EVC"),
+        ("virtualbox", "hypervisorlaunchtype off", "virsh"),
+        ("microsoft", "CompatibilityForMigrationEnabled $false", "virsh"),
+        ("vmware", "EVC mode", "virsh"),
+        ("xen", "cpuid", "virsh"),
+        ("openstack", "cpu_mode = host-passthrough", "bcdedit"),
+        ("amazon", "instance type", "virsh"),
+    ],
+)
+def test_avx_fix_is_the_hypervisors_own(hypervisor: str, mark: str, foreign: str) -> None:
+    snapshot = replace_os(_no_avx(healthy()), virtualization=hypervisor)
+    [finding] = run_check("system.cpu-avx", snapshot)
+    text = "\n".join(finding.fix)
+    assert mark in text
+    assert foreign not in text
+    assert hypervisor in finding.evidence
+
+
+def test_unknown_hypervisor_says_what_to_check() -> None:
+    snapshot = replace_os(_no_avx(healthy()), virtualization="unknown-hypervisor")
+    [finding] = run_check("system.cpu-avx", snapshot)
+    assert "cannot name" in finding.fix[0]
+    assert not any(line.startswith("virsh") for line in finding.fix)
+
+
+def test_bare_metal_without_avx_gets_no_hypervisor_step() -> None:
+    [finding] = run_check("system.cpu-avx", replace_os(_no_avx(healthy()), virtualization=None))
+    assert not any(word in _text(finding) for word in ("virsh", "bcdedit", "EVC", "VM"))
+
+
+def test_probed_virtualbox_guest_gets_the_virtualbox_route(tmp_path: Path) -> None:
+    """What probes/system.py reads of a VirtualBox guest's DMI decides the route."""
+    dmi = tmp_path / "sys/class/dmi/id"
+    dmi.mkdir(parents=True)
+    (dmi / "sys_vendor").write_text("innotek GmbH\n")
+    (dmi / "product_name").write_text("VirtualBox\n")
+    info = probe_os(tmp_path, environ={})
+    assert info.virtualization == "virtualbox"
+    snapshot = dataclasses.replace(_no_avx(healthy()), os=info)
+    [finding] = run_check("system.cpu-avx", snapshot)
+    fix, link = system.avx_in_vm_steps("virtualbox")
+    assert finding.fix == fix and finding.link == link
