@@ -19,9 +19,9 @@ import pytest
 
 from envkit.model import Finding, NvmlInfo, Severity, Snapshot
 from envkit.probes.system import probe_os
-from envkit.rules import system
+from envkit.rules import drivers, facts, system
 from tests import distro_support as ds
-from tests.rules_support import healthy, replace_os, run_check
+from tests.rules_support import cuda_build, healthy, replace_os, run_check, with_tensorflow
 
 TESLA_K80 = ("0x102d", "Tesla K80", "3.7")
 """pci.ids: 10de:102d GK210GL [Tesla K80]; NVIDIA's CUDA GPU list: compute capability 3.7."""
@@ -178,3 +178,48 @@ def test_probed_virtualbox_guest_gets_the_virtualbox_route(tmp_path: Path) -> No
     [finding] = run_check("system.cpu-avx", snapshot)
     fix, link = system.avx_in_vm_steps("virtualbox")
     assert finding.fix == fix and finding.link == link
+
+
+# ---------------------------------------------------------------- the TensorFlow a capped GPU runs
+
+
+def test_kepler_cap_names_the_last_tensorflow_its_branch_runs() -> None:
+    k80 = _driver(ds.with_gpus(ds.on("ubuntu-22.04"), TESLA_K80), "470.141.03", "11.4")
+    cap = drivers.tensorflow_cap(k80)
+    assert cap is not None and cap.branch == 470
+    assert cap.max_cuda == "11.4"
+    assert cap.release is not None and cap.release.cuda is not None
+    assert facts.version(cap.release.cuda) <= facts.version("11.4")  # type: ignore[operator]
+    assert "470" in cap.note() and cap.release.series in cap.note()
+
+
+def test_no_cap_where_the_gpus_last_branch_runs_the_newest_tensorflow() -> None:
+    assert drivers.tensorflow_cap(ds.with_gpus(ds.on("ubuntu-22.04"), ds.GTX_1080_TI)) is None
+    assert drivers.tensorflow_cap(ds.with_gpus(ds.on("ubuntu-22.04"), ds.RTX_3090)) is None
+
+
+def test_no_driver_on_kepler_under_new_tensorflow_gets_the_tensorflow_for_470() -> None:
+    snapshot = with_tensorflow(
+        ds.no_driver(ds.on("ubuntu-22.04"), ds.GTX_780),
+        "2.21.0",
+        build=cuda_build("12.5.1", "9", "sm_60", "sm_70", "sm_80", "sm_89", "compute_90"),
+    )
+    [finding] = run_check("nvidia.driver-installed", snapshot)
+    text = "\n".join(finding.fix)
+    assert "sudo apt install nvidia-driver-470" in text
+    assert "beyond the 470 branch" in text
+    cap = drivers.tensorflow_cap(snapshot)
+    assert cap is not None and cap.release is not None
+    assert f'pip install "tensorflow=={cap.release.series}.*"' in text
+    assert "tensorflow[and-cuda]" not in text
+    assert not re.search(r"nvidia-driver-(5\d\d|4[89]\d)", text)
+
+
+def test_no_driver_on_pascal_has_no_tensorflow_cap_note() -> None:
+    snapshot = with_tensorflow(
+        ds.no_driver(ds.on("ubuntu-22.04"), ds.GTX_1080_TI),
+        "2.21.0",
+        build=cuda_build("12.5.1", "9", "sm_60", "sm_70", "sm_80", "sm_89", "compute_90"),
+    )
+    [finding] = run_check("nvidia.driver-installed", snapshot)
+    assert not any("beyond the" in line for line in finding.fix)

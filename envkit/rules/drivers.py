@@ -549,3 +549,74 @@ def uvm_steps(snapshot: Snapshot) -> tuple[str, ...]:
         "# or: sudo modprobe nvidia-uvm (then the node appears on first CUDA use as root)",
         "ls -l /dev/nvidia-uvm",
     )
+
+
+# ---------------------------------------------------------------- the TensorFlow a capped GPU runs
+
+
+@dataclass(frozen=True, slots=True)
+class TensorflowCap:
+    """What the GPUs' last driver branch leaves of TensorFlow: the newest CUDA that branch
+    runs, and the newest TensorFlow series built for it (None when no series is)."""
+
+    branch: int
+    max_cuda: str
+    release: knowledge.TfRelease | None
+    gpus: tuple[str, ...]
+
+    def note(self) -> str:
+        names = ", ".join(self.gpus)
+        if self.release is None:
+            return (
+                f"# {names}: the {self.branch} branch (its last) runs CUDA ≤ {self.max_cuda}, "
+                "older than every TensorFlow envkit knows: train on the CPU"
+            )
+        return (
+            f"# {names}: the {self.branch} branch (its last) runs CUDA ≤ {self.max_cuda}: "
+            f"TensorFlow {self.release.series} (CUDA {self.release.cuda}) is the newest for it, "
+            "not a TensorFlow built for a newer CUDA"
+        )
+
+
+def tensorflow_cap(snapshot: Snapshot) -> TensorflowCap | None:
+    """The cap a GPU generation's last branch puts on TensorFlow, where it bites: the newest
+    TensorFlow needs a newer CUDA than that branch runs (Kepler: 470, CUDA 11.4). NVML's GPUs
+    where it answers, else the PCI bus; a GPU whose wheels have no code is stepped past."""
+    limit = gpu_limit(snapshot)
+    branch = limit.max_branch
+    if branch is None:
+        return None
+    last_drivers = [
+        g.last_driver for _, g in limit.gpus if g is not None and g.last_branch == str(branch)
+    ]
+    max_cuda = knowledge.max_cuda_for_driver(
+        next((d for d in last_drivers if d), None) or f"{branch}.999.99"
+    )
+    releases = knowledge.tensorflow_releases()
+    newest = next((r for r in reversed(releases) if r.cuda), None)
+    if max_cuda is None or newest is None or newest.cuda is None:
+        return None
+    if facts.version(newest.cuda) is not None and not _cuda_newer(newest.cuda, max_cuda):
+        return None
+    capabilities = [
+        g.compute_capability for g in facts.healthy_gpus(snapshot) if g.compute_capability
+    ]
+    release = next(
+        (
+            r
+            for r in reversed(releases)
+            if r.cuda
+            and not _cuda_newer(r.cuda, max_cuda)
+            and all(
+                knowledge.tf_kernel_support(r, cc) != knowledge.KernelSupport.UNSUPPORTED
+                for cc in capabilities
+            )
+        ),
+        None,
+    )
+    return TensorflowCap(branch, max_cuda, release, limit.limiting)
+
+
+def _cuda_newer(cuda: str, than: str) -> bool:
+    mine, theirs = facts.version(cuda), facts.version(than)
+    return mine is not None and theirs is not None and mine > theirs

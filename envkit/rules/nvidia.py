@@ -79,15 +79,29 @@ def _generation_text(snapshot: Snapshot) -> str:
 
 
 def _beyond_limit_note(snapshot: Snapshot, min_driver: str | None) -> tuple[str, ...]:
-    """When TensorFlow's CUDA needs a newer driver than the GPU's last branch."""
+    """When TensorFlow's CUDA needs a newer driver than the GPU's last branch: the TensorFlow
+    that branch runs (or the CPU), never a driver that drops the GPU."""
     limit = drivers.gpu_limit(snapshot)
     if min_driver is None or limit.allows(min_driver):
         return ()
     installed = facts.tensorflow(snapshot)
     name = f"TensorFlow {installed.version}" if installed else "This TensorFlow"
-    return (
+    head = (
         f"# {name} needs driver {min_driver} or newer, beyond the {limit.max_branch} branch: "
-        "after this driver, use a TensorFlow for its CUDA (envkit doctor will name it)",
+        "after this driver, use a TensorFlow for its CUDA"
+    )
+    cap = drivers.tensorflow_cap(snapshot)
+    if cap is None:
+        return (head + " (envkit doctor will name it)",)
+    if cap.release is None:
+        return (head, cap.note())
+    return (
+        head + ":",
+        cap.note(),
+        *advice.tensorflow_env_steps(
+            snapshot, cap.release, gpu=True, env_name=f"tf{cap.release.series}"
+        ),
+        "# or keep this TensorFlow and train on the CPU",
     )
 
 
