@@ -223,3 +223,28 @@ def test_no_driver_on_pascal_has_no_tensorflow_cap_note() -> None:
     )
     [finding] = run_check("nvidia.driver-installed", snapshot)
     assert not any("beyond the" in line for line in finding.fix)
+
+
+def _tf221(snapshot: Snapshot) -> Snapshot:
+    build = cuda_build("12.5.1", "9", "sm_60", "sm_70", "sm_80", "sm_89", "compute_90")
+    return with_tensorflow(snapshot, "2.21.0", build=build)
+
+
+def test_a_branch_that_drops_the_gpu_is_the_cause_not_a_module_build() -> None:
+    """535 installed on a GTX 780: its module refuses the Kepler GPU; dkms would not help."""
+    kepler = ds.module_not_loaded(ds.with_gpus(ds.on("ubuntu-22.04"), ds.GTX_780))
+    kepler = _tf221(ds._kernel(kepler, nvml_library_versions=("535.104.05",)))
+    assert run_check("nvidia.kernel-module", kepler) == []
+    [finding] = run_check("nvidia.driver-drops-gpu", kepler)
+    text = "\n".join(finding.fix)
+    assert "sudo apt install nvidia-driver-470" in text
+    assert "dkms" not in text and "tensorflow[and-cuda]" not in text
+    assert "beyond the 470 branch" in text
+
+
+def test_a_module_not_loaded_under_a_branch_that_drives_the_gpu_keeps_the_module_steps() -> None:
+    pascal = ds.module_not_loaded(ds.with_gpus(ds.on("ubuntu-22.04"), ds.GTX_1080_TI))
+    pascal = _tf221(ds._kernel(pascal, nvml_library_versions=("535.104.05",)))
+    assert run_check("nvidia.driver-drops-gpu", pascal) == []
+    [finding] = run_check("nvidia.kernel-module", pascal)
+    assert any("dkms" in line for line in finding.fix)

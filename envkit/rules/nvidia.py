@@ -126,6 +126,8 @@ def kernel_module_loaded(snapshot: Snapshot, info: CheckInfo) -> Iterator[Findin
     if container:
         yield _container_finding(snapshot, info, container, failure.reason)
         return
+    if _dropping_driver(snapshot) is not None:
+        return  # nvidia.driver-drops-gpu names the cause: the branch no longer drives the GPU
     if family in {"windows", "macos"}:
         yield info.finding(
             Severity.ERROR,
@@ -150,18 +152,10 @@ def kernel_module_loaded(snapshot: Snapshot, info: CheckInfo) -> Iterator[Findin
     "The installed driver branch still drives every GPU's generation.",
 )
 def driver_drives_every_gpu(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
-    installed = _installed_driver_version(snapshot)
-    kernel = facts.kernel(snapshot)
-    if installed is None or kernel is None or not kernel.pci_gpus or facts.in_container(snapshot):
+    dropped = _dropping_driver(snapshot)
+    if dropped is None:
         return
-    limit = drivers.GpuLimit(
-        tuple(
-            (f"PCI {gpu.address} ({gpu.device_id})", drivers.pci_generation(gpu))
-            for gpu in kernel.pci_gpus
-        )
-    )
-    if limit.allows(installed):
-        return
+    installed, limit = dropped
     architectures = ", ".join(
         dict.fromkeys(g.architecture for _, g in limit.gpus if g is not None and g.last_branch)
     )
@@ -171,9 +165,28 @@ def driver_drives_every_gpu(snapshot: Snapshot, info: CheckInfo) -> Iterator[Fin
         f"{limit.max_branch}",
         f"{', '.join(limit.limiting)}; installed driver {installed}; NVIDIA's driver "
         f"branches after {limit.max_branch} dropped {architectures}",
-        drivers.install_driver_steps(snapshot),
+        (
+            *drivers.install_driver_steps(snapshot),
+            *_beyond_limit_note(snapshot, _min_driver_for_tensorflow(snapshot)),
+        ),
         "https://docs.nvidia.com/datacenter/tesla/drivers/cuda-toolkit-driver-and-architecture-matrix.html",
     )
+
+
+def _dropping_driver(snapshot: Snapshot) -> tuple[str, drivers.GpuLimit] | None:
+    """The installed driver and the PCI GPUs' limit, where that driver's branch no longer
+    drives one of them (its module then refuses the GPU: the cause, not a build problem)."""
+    installed = _installed_driver_version(snapshot)
+    kernel = facts.kernel(snapshot)
+    if installed is None or kernel is None or not kernel.pci_gpus or facts.in_container(snapshot):
+        return None
+    limit = drivers.GpuLimit(
+        tuple(
+            (f"PCI {gpu.address} ({gpu.device_id})", drivers.pci_generation(gpu))
+            for gpu in kernel.pci_gpus
+        )
+    )
+    return None if limit.allows(installed) else (installed, limit)
 
 
 def _installed_driver_version(snapshot: Snapshot) -> str | None:
