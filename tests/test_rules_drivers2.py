@@ -65,7 +65,7 @@ def test_windows_driver_too_old_for_wsl_is_named_with_the_windows_side_fix() -> 
     assert "/usr/lib/wsl/lib/libnvidia-ml.so.1" in finding.evidence
     assert "R495" in finding.evidence
     text = "\n".join(finding.fix)
-    assert "in Windows" in text and "495" in text
+    assert "in Windows" in text and "R495" in text
     assert not _DRIVER_INSIDE.search(text)
 
 

@@ -222,7 +222,8 @@ def container_host_steps(snapshot: Snapshot) -> tuple[str, ...]:
 def wsl_windows_driver_steps() -> tuple[str, ...]:
     """Under WSL 2 the GPU comes from the Windows driver: no Linux driver, no module."""
     return (
-        "# in Windows, not inside WSL: install or update the NVIDIA Windows driver",
+        "# in Windows, not inside WSL: install or update the NVIDIA Windows driver (branch "
+        f"R{WSL_CUDA_MIN_BRANCH} or newer supports CUDA on WSL 2)",
         f"# {NVIDIA_DOWNLOADS}",
         f"# WSL 2 GPU access needs Windows 11 or Windows 10 21H2 (build {WSL_MIN_WINDOWS_BUILD}) "
         "or newer: check with winver",

@@ -668,11 +668,7 @@ def windows_driver_supports_wsl(snapshot: Snapshot, info: CheckInfo) -> Iterator
         f"the Windows one); NVIDIA's Windows drivers support CUDA on WSL 2 from the "
         f"R{drivers.WSL_CUDA_MIN_BRANCH} branch (preview drivers from "
         f"{drivers.WSL_CUDA_PREVIEW_DRIVER}); Windows Update can put back an older driver",
-        (
-            f"# in Windows: install an NVIDIA Windows driver of branch "
-            f"{drivers.WSL_CUDA_MIN_BRANCH} or newer (nothing to install inside WSL)",
-            *drivers.wsl_windows_driver_steps(),
-        ),
+        drivers.wsl_windows_driver_steps(),
         CUDA_ON_WSL,
     )
 
