@@ -699,10 +699,18 @@ def host_driver_runs_image_cuda(snapshot: Snapshot, info: CheckInfo) -> Iterator
             f"; {', '.join(limit.limiting)}: the {limit.max_branch} branch is the last that "
             "drives it, so the host's driver cannot be upgraded"
         )
+        cap = drivers.tensorflow_cap(snapshot)
         fix = (
             f"# use an image built for CUDA {driver_cuda} or older (for example an "
             f"nvidia/cuda:{driver_cuda}.x tag), and a TensorFlow built for that CUDA:",
-            *_gpu_routes(snapshot, nvml_info.driver_version),
+            *((cap.note(),) if cap else ()),
+            *(
+                advice.tensorflow_env_steps(
+                    snapshot, cap.release, gpu=True, env_name=f"tf{cap.release.series}"
+                )
+                if cap and cap.release
+                else ()
+            ),
         )
         title = (
             f"This image needs CUDA {required}, beyond what the {limit.max_branch} driver "
