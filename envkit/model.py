@@ -350,3 +350,97 @@ class DoctorReport:
     def exit_status(self) -> int:
         """0 when nothing is an error (warnings allowed), 1 otherwise."""
         return 1 if self.count(Severity.ERROR) else 0
+
+
+# ---------------------------------------------------------------- pasted logs (issue #15)
+# What envkit.inputs.logs.read_log finds in a log or bug report; envkit.rules.logs judges it.
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One line of the input, as printed (escape sequences and control characters removed)."""
+
+    line_number: int
+    """1-based, counted in the input as given."""
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogEvent:
+    """A line a pattern of knowledge/data/log_patterns.json recognises."""
+
+    cause: str
+    """The pattern id, as the smoke classifier names it: cudnn-version, cuda-library-missing."""
+    kind: str
+    """Who prints it: tensorflow, xla, cuda, cudnn, cublas, nccl, python, process-exit, noise."""
+    effect: str
+    """noise, gpu-setup or problem."""
+    line: LogLine
+    details: tuple[tuple[str, str], ...] = ()
+    """What the line names (the pattern's named groups): ("library", "libcudnn.so.8"), ..."""
+
+    def detail(self, name: str) -> str | None:
+        return next((value for key, value in self.details if key == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class TracebackFrame:
+    path: str
+    """The file as the frame names it (a path, <stdin>, <ipython-input-...>)."""
+    module: str | None
+    """The dotted module for a file under site-packages/dist-packages, else None."""
+    function: str | None
+    source_line: int | None
+    """The line number in that file."""
+    line: LogLine
+
+
+@dataclass(frozen=True, slots=True)
+class PythonException:
+    """A Python exception line, with the traceback frames above it when the input has them."""
+
+    type_name: str
+    """As printed: ModuleNotFoundError, tensorflow.python.framework.errors_impl.UnknownError."""
+    message: str
+    line: LogLine
+    frames: tuple[TracebackFrame, ...]
+    has_header: bool
+    """False for a bare exception line without its ``Traceback (most recent call last):``."""
+
+    @property
+    def short_type(self) -> str:
+        return self.type_name.rsplit(".", 1)[-1]
+
+    @property
+    def failing_module(self) -> str | None:
+        """The innermost frame that names an installed module: the package that raised."""
+        return next((f.module for f in reversed(self.frames) if f.module), None)
+
+
+@dataclass(frozen=True, slots=True)
+class LogClue:
+    """A fact about the machine that wrote the log, as the log shows it."""
+
+    name: str
+    """wsl, container, windows, macos, python-version, tensorflow-version, conda-env."""
+    value: str
+    line: LogLine
+
+
+@dataclass(frozen=True, slots=True)
+class LogReading:
+    """Everything envkit recognised in a log, and every line it did not."""
+
+    line_count: int
+    events: tuple[LogEvent, ...]
+    exceptions: tuple[PythonException, ...]
+    clues: tuple[LogClue, ...]
+    unrecognised: tuple[LogLine, ...]
+    """Non-blank lines no pattern, traceback or clue accounts for (for ``-v``); never dropped."""
+
+    def clue(self, name: str) -> LogClue | None:
+        return next((clue for clue in self.clues if clue.name == name), None)
+
+    @property
+    def recognised(self) -> bool:
+        return bool(self.events or self.exceptions)

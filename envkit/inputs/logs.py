@@ -1,0 +1,233 @@
+"""Reading a log or a pasted bug report: recognised lines, Python tracebacks, context clues.
+
+``read_log`` is pure: text in, a ``LogReading`` out. It looks at every line, wherever it sits
+(a log alone, or the "relevant log output" of an issue template between other parts), and
+keeps every line it does not recognise, so that ``-v`` can list them. Terminal escape
+sequences and control characters are removed before anything is kept, so nothing read here
+can move the cursor or recolour a terminal when it is printed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from envkit.knowledge import logs as log_table
+from envkit.model import (
+    LogClue,
+    LogEvent,
+    LogLine,
+    LogReading,
+    PythonException,
+    TracebackFrame,
+)
+
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: titles, hyperlinks
+    r"|\x1b[P^_X][^\x1b]*(?:\x1b\\)?"  # DCS, PM, APC, SOS strings
+    r"|\x1b[ -/]*[0-~]?"  # any other escape
+)
+_CONTROLS = {code: None for code in (*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F)}
+_CONTROLS.update({code: None for code in range(0x80, 0xA0)})
+_CONTROLS.update({code: None for code in (0x200E, 0x200F, *range(0x202A, 0x202F))})
+_CONTROLS.update({code: None for code in range(0x2066, 0x206A)})
+_CONTROLS[0x09] = " "
+
+_QUOTE_PREFIX = re.compile(r"^\s*(?:>\s*)+")
+_TRACEBACK_HEADER = re.compile(
+    r"^(?:(?P<type>[A-Za-z_][\w.]*)\s+)?Traceback \(most recent call last\):?\s*(?P<rest>.*)$"
+)
+_FRAME_PATTERNS = (
+    # CPython: File "/x/site-packages/tensorflow/__init__.py", line 37, in <module>
+    re.compile(r'^File "(?P<path>[^"]+)", line (?P<lineno>\d+)(?:, in (?P<function>.+))?$'),
+    # IPython 8: File /x/site-packages/keras/utils/traceback_utils.py:70, in error_handler(...)
+    re.compile(r"^File (?P<path>\S.*?):(?P<lineno>\d+)(?:, in (?P<function>[\w<>.]+))?"),
+    # IPython 7: ~/envs/tf/lib/python3.8/site-packages/x.py in fit(self, ...)
+    re.compile(
+        r"^(?P<path>(?:~|/|[A-Za-z]:\\|<ipython-input-)\S*\.py|<ipython-input-[\w-]+>)"
+        r" in (?P<function>[\w<>.]+)"
+    ),
+    # IPython 8 notebook cell: Cell In[14], line 18
+    re.compile(r"^(?P<path>Cell In\[\d+\]), line (?P<lineno>\d+)"),
+)
+_EXCEPTION = re.compile(
+    r"^(?P<type>(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception|Exit|Interrupt|Failure))"
+    r"(?:\s*\(see above for traceback\))?(?::\s*(?P<message>.*)|\s*)$"
+)
+_MODULE_PATH = re.compile(r"[\\/](?:site|dist)-packages[\\/](?P<module>[^\"]+?)\.py[cw]?$")
+
+# Clues: (name, regex, value) where value None takes the regex's first group.
+_CLUES: tuple[tuple[str, re.Pattern[str], str | None], ...] = (
+    ("wsl", re.compile(r"/usr/lib/wsl/|microsoft-standard(?:-WSL2)?\b|\bWSL ?2\b"), "wsl2"),
+    (
+        "container",
+        re.compile(r"\bhostname: ([0-9a-f]{12})\s*$|^\(?\S*\)?\s*\w+@([0-9a-f]{12}):[~/]"),
+        None,
+    ),
+    (
+        "container",
+        re.compile(r"/\.dockerenv|\b(?:docker|podman|nvidia-docker) run\b|NVIDIA_VISIBLE_DEVICES="),
+        "container",
+    ),
+    (
+        "windows",
+        re.compile(
+            r"\b[A-Za-z]:\\(?:[^\\\n]+\\)*?(?:site-packages|Users|Program Files|AppData)\b"
+            r"|\b(?:cudart|cudnn|cublas)64_\w+\.dll\b"
+        ),
+        "windows",
+    ),
+    ("macos", re.compile(r"/opt/homebrew/|/Library/Frameworks/Python\.framework|\bmacOS\b"), "macos"),
+    (
+        "python-version",
+        re.compile(r"python(\d\.\d+)[\\/](?:site|dist)-packages|Python version\W*(\d\.\d+)", re.I),
+        None,
+    ),
+    (
+        "tensorflow-version",
+        re.compile(
+            r"TensorFlow(?:-gpu)? version[^:\n]*:\s*v?(\d+\.\d+(?:\.\d+)?)"
+            r"|\btensorflow(?:-gpu|-cpu)?\s*==\s*(\d+\.\d+(?:\.\d+)?)",
+            re.I,
+        ),
+        None,
+    ),
+    ("conda-env", re.compile(r"[\\/]envs[\\/]([\w.-]+)[\\/](?:lib|Lib)\b"), None),
+)
+_ANY_CLUE = re.compile("|".join(f"(?:{regex.pattern})" for _, regex, _ in _CLUES), re.I)
+_VERSION_HEADING = re.compile(r"^#+\s*TensorFlow version\s*$", re.I)
+_VERSION_VALUE = re.compile(r"^v?(\d+\.\d+(?:\.\d+)?)\b")
+
+
+def neutralise(text: str) -> str:
+    """``text`` without terminal escape sequences or control characters (tabs become spaces)."""
+    return _ESCAPES.sub("", text).translate(_CONTROLS)
+
+
+def read_log(text: str) -> LogReading:
+    """Every recognised line, exception and clue of ``text``, and the lines not recognised."""
+    reader = _Reader()
+    lines = _ESCAPES.sub("", text).split("\n")
+    for number, raw in enumerate(lines, start=1):
+        reader.read(LogLine(number, _visible(raw)))
+    return reader.reading(len(lines) if text else 0)
+
+
+def _visible(raw: str) -> str:
+    """What a terminal shows of one line: the last carriage-return segment, controls removed."""
+    if "\r" in raw:
+        segments = [segment for segment in raw.split("\r") if segment.strip()]
+        raw = segments[-1] if segments else ""
+    return raw.translate(_CONTROLS).rstrip()
+
+
+class _Reader:
+    def __init__(self) -> None:
+        self.events: list[LogEvent] = []
+        self.exceptions: list[PythonException] = []
+        self.clues: dict[tuple[str, str], LogClue] = {}
+        self.unrecognised: list[LogLine] = []
+        self.frames: list[TracebackFrame] = []
+        self.in_traceback = False
+        self.heading_wants_version = False
+
+    def read(self, line: LogLine) -> None:
+        content = _QUOTE_PREFIX.sub("", line.text).strip()
+        if not content:
+            return
+        accounted = self._clue(line, content)
+        header = _TRACEBACK_HEADER.match(content)
+        if header is not None:
+            self.in_traceback, self.frames = True, []
+            rest = header.group("rest").strip()
+            if rest:
+                self._frame(line, rest)
+            return
+        if self._frame(line, content):
+            return
+        matched = log_table.match_line(content)
+        if matched is not None:
+            pattern, found = matched
+            details = tuple((k, v) for k, v in found.groupdict().items() if v is not None)
+            self.events.append(LogEvent(pattern.pattern_id, pattern.kind, pattern.effect,
+                                        line, details))  # fmt: skip
+            accounted = True
+        if self._exception(line, content):
+            return
+        if not accounted and not self.in_traceback:
+            self.unrecognised.append(line)
+
+    def _frame(self, line: LogLine, content: str) -> bool:
+        if not (self.in_traceback or content.startswith('File "')):
+            return False
+        for regex in _FRAME_PATTERNS:
+            found = regex.match(content)
+            if found is None:
+                continue
+            groups = found.groupdict()
+            path = groups["path"]
+            lineno = groups.get("lineno")
+            module = _MODULE_PATH.search(path)
+            self.frames.append(
+                TracebackFrame(
+                    path,
+                    module.group("module").replace("/", ".").replace("\\", ".") if module else None,
+                    groups.get("function"),
+                    int(lineno) if lineno else None,
+                    line,
+                )
+            )
+            self.in_traceback = True
+            return True
+        return False
+
+    def _exception(self, line: LogLine, content: str) -> bool:
+        found = _EXCEPTION.match(content)
+        if found is None:
+            return False
+        self.exceptions.append(
+            PythonException(
+                found.group("type"),
+                (found.group("message") or "").strip(),
+                line,
+                tuple(self.frames),
+                self.in_traceback,
+            )
+        )
+        self.in_traceback, self.frames = False, []
+        return True
+
+    def _clue(self, line: LogLine, content: str) -> bool:
+        if self.heading_wants_version:
+            self.heading_wants_version = False
+            version = _VERSION_VALUE.match(content)
+            if version is not None:
+                self._add_clue("tensorflow-version", version.group(1), line)
+                return True
+        if _VERSION_HEADING.match(content):
+            self.heading_wants_version = True
+            return True
+        if _ANY_CLUE.search(content) is None:
+            return False
+        found_any = False
+        for name, regex, value in _CLUES:
+            found = regex.search(content)
+            if found is None:
+                continue
+            chosen = value or next((g for g in found.groups() if g), None)
+            if chosen is not None:
+                self._add_clue(name, chosen, line)
+                found_any = True
+        return found_any
+
+    def _add_clue(self, name: str, value: str, line: LogLine) -> None:
+        self.clues.setdefault((name, value), LogClue(name, value, line))
+
+    def reading(self, line_count: int) -> LogReading:
+        return LogReading(
+            line_count,
+            tuple(self.events),
+            tuple(self.exceptions),
+            tuple(self.clues.values()),
+            tuple(self.unrecognised),
+        )
