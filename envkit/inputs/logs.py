@@ -27,7 +27,9 @@ _ESCAPES = re.compile(
     r"|\x1b[P^_X][^\x1b]*(?:\x1b\\)?"  # DCS, PM, APC, SOS strings
     r"|\x1b[ -/]*[0-~]?"  # any other escape
 )
-_CONTROLS = {code: None for code in (*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F)}
+_CONTROLS: dict[int, str | None] = {
+    code: None for code in (*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F)
+}
 _CONTROLS.update({code: None for code in range(0x80, 0xA0)})
 _CONTROLS.update({code: None for code in (0x200E, 0x200F, *range(0x202A, 0x202F))})
 _CONTROLS.update({code: None for code in range(0x2066, 0x206A)})
@@ -77,7 +79,11 @@ _CLUES: tuple[tuple[str, re.Pattern[str], str | None], ...] = (
         ),
         "windows",
     ),
-    ("macos", re.compile(r"/opt/homebrew/|/Library/Frameworks/Python\.framework|\bmacOS\b"), "macos"),
+    (
+        "macos",
+        re.compile(r"/opt/homebrew/|/Library/Frameworks/Python\.framework|\bmacOS\b"),
+        "macos",
+    ),
     (
         "python-version",
         re.compile(r"python(\d\.\d+)[\\/](?:site|dist)-packages|Python version\W*(\d\.\d+)", re.I),
