@@ -68,7 +68,10 @@ _CLUES: tuple[tuple[str, re.Pattern[str], str | None], ...] = (
     ),
     (
         "container",
-        re.compile(r"/\.dockerenv|\b(?:docker|podman|nvidia-docker) run\b|NVIDIA_VISIBLE_DEVICES="),
+        re.compile(
+            r"/\.dockerenv|\b(?:docker|podman|nvidia-docker) run\b|\bdocker (?:container|image)\b"
+            r"|NVIDIA_VISIBLE_DEVICES="
+        ),
         "container",
     ),
     (
@@ -92,7 +95,7 @@ _CLUES: tuple[tuple[str, re.Pattern[str], str | None], ...] = (
     (
         "tensorflow-version",
         re.compile(
-            r"TensorFlow(?:-gpu)? version[^:\n]*:\s*v?(\d+\.\d+(?:\.\d+)?)"
+            r"TensorFlow(?:-gpu)? version[^:\n\d]*:?\s*v?(\d+\.\d+(?:\.\d+)?)"
             r"|\btensorflow(?:-gpu|-cpu)?\s*==\s*(\d+\.\d+(?:\.\d+)?)",
             re.I,
         ),

@@ -81,6 +81,11 @@ class _Facts:
     """True or False where the snapshot knows; None without one."""
 
     @property
+    def version(self) -> str:
+        """The TensorFlow version as installed (or as the log gives it), for messages."""
+        return self.tf_version or (self.release.version if self.release else "?")
+
+    @property
     def context_known(self) -> bool:
         return self.snapshot is not None or self.context_evidence is not None
 
@@ -157,8 +162,8 @@ def log_findings(reading: LogReading, snapshot: Snapshot | None = None) -> tuple
             continue
         judge = _JUDGES.get(cause, _generic)
         ordered.append((events[0].line.line_number, judge(events, reading, known)))
-    event_lines = {event.line.line_number for event in reading.events}
-    for exception in _unexplained(reading.exceptions, event_lines):
+    event_lines = {e.line.line_number for e in reading.events if e.effect != "noise"}
+    for exception in _unexplained(reading, event_lines):
         ordered.append((exception.line.line_number, _exception_finding(exception)))
     if noise:
         ordered.append((noise[0].line.line_number, _noise_finding(noise)))
@@ -273,6 +278,23 @@ def _and_cuda(known: _Facts, version: str) -> str:
     return f'{known.python} -m pip install "tensorflow[and-cuda]=={version}"'
 
 
+def _install_series(known: _Facts, release: knowledge.TfRelease) -> str:
+    """Installing another TensorFlow series with its GPU support (the and-cuda extra from 2.14)."""
+    if knowledge.has_and_cuda_extra(release.version):
+        return f'{known.python} -m pip install "tensorflow[and-cuda]=={release.series}.*"'
+    return (
+        f'{known.python} -m pip install "{release.gpu_package}=={release.series}.*"   # with '
+        f"CUDA {release.cuda} and cuDNN {release.cudnn}"
+    )
+
+
+def _moving_to(known: _Facts, release: knowledge.TfRelease) -> str:
+    current = known.tf_version
+    if current and current.split(".")[0] != release.series.split(".")[0]:
+        return f"a new major release (from {current}): code may need changes"
+    return "a different release than this one"
+
+
 # ---------------------------------------------------------------- CUDA libraries
 
 
@@ -287,7 +309,7 @@ _LIBRARY_NAMES = {
     "cudnn": "cuDNN",
     "cupti": "CUPTI",
 }
-_SONAME = re.compile(r"^(?:lib)?(?P<name>[a-zA-Z]+?)(?:64_(?P<win>\d+))?(?:\.so\.(?P<so>[\d.]+))?")
+_SONAME = re.compile(r"^(?:lib)?(?P<name>[a-zA-Z]+)(?:64_(?P<win>\d+))?(?:\.so\.(?P<so>[\d.]+))?")
 
 
 def _library_versions(libraries: list[str]) -> tuple[list[str], str | None, str | None]:
@@ -301,11 +323,15 @@ def _library_versions(libraries: list[str]) -> tuple[list[str], str | None, str 
         name = found.group("name").lower()
         version = found.group("so") or found.group("win") or ""
         named.append(_LIBRARY_NAMES.get(name, name) + (f" {version}" if version else ""))
-        major = version.split(".")[0][:2] if version else None
-        if name == "cudnn":
-            cudnn_major = major[:1] if major else None
+        if found.group("so"):
+            major = found.group("so").split(".")[0]
+        else:  # Windows: cudart64_110.dll is CUDA 11.0, cudart64_12.dll CUDA 12
+            win = found.group("win") or ""
+            major = win[:-1] if len(win) >= 3 else win
+        if name == "cudnn" and major:
+            cudnn_major = major
         elif name == "cudart" and major:
-            cuda_major = major if found.group("so") else major[:-1] or major
+            cuda_major = major
     return named, cuda_major, cudnn_major
 
 
@@ -337,10 +363,10 @@ def _cuda_library_missing(events: list[LogEvent], reading: LogReading, known: _F
         return _make(
             events,
             known,
-            f"TensorFlow {release.version} cannot load {what}: the NVIDIA pip wheels it loads "
+            f"TensorFlow {known.version} cannot load {what}: the NVIDIA pip wheels it loads "
             "CUDA from are missing",
             (
-                _and_cuda(known, release.version) + "   # keeps this TensorFlow",
+                _and_cuda(known, known.version) + "   # keeps this TensorFlow",
                 f'{known.python} -m pip list 2>/dev/null | grep -i "^nvidia-"   # then: '
                 "the wheels and their versions",
             ),
@@ -350,10 +376,10 @@ def _cuda_library_missing(events: list[LogEvent], reading: LogReading, known: _F
         return _make(
             events,
             known,
-            f"TensorFlow {release.version} cannot load {what}: it needs CUDA {release.cuda} and "
+            f"TensorFlow {known.version} cannot load {what}: it needs CUDA {release.cuda} and "
             f"cuDNN {release.cudnn} on the loader path",
             (
-                f"# keeps {release.gpu_package} {release.version}: CUDA {release.cuda} and cuDNN "
+                f"# keeps {release.gpu_package} {known.version}: CUDA {release.cuda} and cuDNN "
                 f"{release.cudnn} into its environment",
                 *_conda_cuda(known, release),
                 "# the other route is a new release: TensorFlow 2.14 or newer brings its CUDA "
@@ -400,8 +426,8 @@ def _library_candidates(
             "export LD_LIBRARY_PATH=$CONDA_PREFIX/lib:$LD_LIBRARY_PATH",
         ),
     ]
-    if old and not new:
-        routes.reverse()
+    if len(old) > len(new):
+        routes.reverse()  # most of the releases that load these libraries are the older kind
     for route in routes:
         lines.extend(route)
     lines.append(
@@ -422,7 +448,7 @@ def _windows_gpu_fix(known: _Facts) -> tuple[str, ...]:
             else '# or the last native-Windows GPU release: pip install "tensorflow<2.11"'
         )
         return (
-            f"# TensorFlow {release.version} has no GPU support on native Windows (2.10 was "
+            f"# TensorFlow {known.version} has no GPU support on native Windows (2.10 was "
             "the last); the GPU route is WSL 2:",
             "wsl --install   # in Windows PowerShell, then in WSL:",
             'python3 -m pip install "tensorflow[and-cuda]"',
@@ -431,8 +457,7 @@ def _windows_gpu_fix(known: _Facts) -> tuple[str, ...]:
     if release is not None and release.windows_gpu is not None:
         gpu = release.windows_gpu
         return (
-            f"# TensorFlow {release.version} on Windows needs CUDA {gpu.cuda} and cuDNN "
-            f"{gpu.cudnn}:",
+            f"# TensorFlow {known.version} on Windows needs CUDA {gpu.cuda} and cuDNN {gpu.cudnn}:",
             f"conda install{known.conda_target()} -c conda-forge cudatoolkit={gpu.cuda} "
             f"cudnn={gpu.cudnn}",
         )
@@ -560,8 +585,8 @@ def _driver_too_old(events: list[LogEvent], reading: LogReading, known: _Facts) 
         if fitting is not None and release is not None and fitting.series != release.series:
             lines += [
                 f"# keeps the driver: TensorFlow {fitting.series} is built for CUDA "
-                f"{fitting.cuda}, which driver {driver} runs (a different TensorFlow release)",
-                f'{known.python} -m pip install "{fitting.gpu_package}=={fitting.series}.*"',
+                f"{fitting.cuda}, which driver {driver} runs ({_moving_to(known, fitting)})",
+                _install_series(known, fitting),
                 "# or keep TensorFlow and upgrade the driver:",
             ]
     if cuda:
@@ -612,13 +637,13 @@ def _cudnn_version(events: list[LogEvent], reading: LogReading, known: _Facts) -
     release = known.release
     if release is not None and knowledge.has_and_cuda_extra(release.version):
         lines += [
-            _and_cuda(known, release.version) + "   # pins the cuDNN it was built with",
+            _and_cuda(known, known.version) + "   # pins the cuDNN it was built with",
             "# and take the older cuDNN's folder off LD_LIBRARY_PATH",
         ]
     elif release is not None and not release.series.startswith("1."):
         lines.append(
             f"conda install{known.conda_target()} -c conda-forge cudnn={want}   "
-            f"# keeps TensorFlow {release.version}"
+            f"# keeps TensorFlow {known.version}"
         )
     else:
         lines.append(
@@ -716,8 +741,8 @@ def _gpu_min_capability(events: list[LogEvent], reading: LogReading, known: _Fac
         newest = fitting[-1]
         lines += [
             f"# TensorFlow {newest.series} has code for compute capability {capability} "
-            "(a different release than this one):",
-            f'{known.python} -m pip install "{newest.gpu_package}=={newest.series}.*"',
+            f"({_moving_to(known, newest)}), in an environment whose Python it supports:",
+            _install_series(known, newest),
         ]
     lines += [
         f"# or a source build with TF_CUDA_COMPUTE_CAPABILITIES={capability} (./configure), or "
@@ -765,12 +790,12 @@ def _xla_toolchain(events: list[LogEvent], reading: LogReading, known: _Facts) -
     )
     if nvcc and release is not None:
         lines: tuple[str, ...] = (
-            _and_cuda(known, release.version) + "   # brings nvidia-cuda-nvcc-cu12 (ptxas, "
+            _and_cuda(known, known.version) + "   # brings nvidia-cuda-nvcc-cu12 (ptxas, "
             "libdevice)",
         )
     elif release is not None:
         lines = (
-            f"# TensorFlow {release.version} uses a CUDA {release.cuda} toolkit's tools:",
+            f"# TensorFlow {known.version} uses a CUDA {release.cuda} toolkit's tools:",
             *point_xla,
         )
     else:
@@ -866,12 +891,12 @@ def _numpy_abi(events: list[LogEvent], reading: LogReading, known: _Facts) -> Fi
         )
     elif release is not None and release.supports_numpy_2:
         lines = (
-            f"# TensorFlow {release.version} supports NumPy 2: another binary module is older",
+            f"# TensorFlow {known.version} supports NumPy 2: another binary module is older",
             f"{known.python} -m pip list 2>/dev/null   # upgrade the package the traceback "
             'names, or pip install "numpy<2"',
         )
     else:
-        keep = f" (keeps TensorFlow {release.version})" if release else ""
+        keep = f" (keeps TensorFlow {known.version})" if release else ""
         lines = (
             f'{known.python} -m pip install "numpy<2"   # TensorFlow before 2.18 is built '
             f"against NumPy 1{keep}",
@@ -1047,14 +1072,20 @@ _JUDGES: dict[str, Callable[[list[LogEvent], LogReading, _Facts], Finding]] = {
 # ---------------------------------------------------------------- the rest of the log
 
 
-def _unexplained(
-    exceptions: tuple[PythonException, ...], event_lines: set[int]
-) -> list[PythonException]:
+_MESSAGE_LINES = 12
+"""How far below an exception line its message goes on (TensorFlow's "2 root error(s) found."
+lists the errors on the lines after it)."""
+
+
+def _unexplained(reading: LogReading, event_lines: set[int]) -> list[PythonException]:
+    """The exceptions no recognised line accounts for, each (type, message) once."""
     seen: set[tuple[str, str]] = set()
     kept = []
-    for exception in exceptions:
+    for exception in reading.exceptions:
         key = (exception.short_type, exception.message)
-        if exception.line.line_number in event_lines or key in seen:
+        start = exception.line.line_number
+        explained = any(start <= line <= start + _MESSAGE_LINES for line in event_lines)
+        if explained or key in seen:
             continue
         seen.add(key)
         kept.append(exception)
@@ -1083,7 +1114,8 @@ def _noise_finding(events: list[LogEvent]) -> Finding:
     causes = sorted({event.cause for event in events})
     return NOISE_CHECK.finding(
         Severity.INFO,
-        f"{len(events)} log lines are known to be harmless ({', '.join(causes)})",
+        f"{len(events)} log line{'s are' if len(events) > 1 else ' is'} known to be harmless "
+        f"({', '.join(causes)})",
         "the log says, " + _quote(events),
         ("# TF_CPP_MIN_LOG_LEVEL=2 hides TensorFlow's informational lines",),
     )
