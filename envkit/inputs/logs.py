@@ -58,16 +58,24 @@ _EXCEPTION = re.compile(
 )
 _MODULE_PATH = re.compile(r"[\\/](?:site|dist)-packages[\\/](?P<module>[^\"]+?)\.py[cw]?$")
 
-# Clues: (name, regex, value) where value None takes the regex's first group.
-_CLUES: tuple[tuple[str, re.Pattern[str], str | None], ...] = (
-    ("wsl", re.compile(r"/usr/lib/wsl/|microsoft-standard(?:-WSL2)?\b|\bWSL ?2\b"), "wsl2"),
+# Clues: (name, gate, regex, value). The gate is lowercase substrings one of which the
+# lowercased line must contain before the regex is tried; value None takes the first group.
+_CLUES: tuple[tuple[str, tuple[str, ...], re.Pattern[str], str | None], ...] = (
+    (
+        "wsl",
+        ("wsl", "microsoft-standard"),
+        re.compile(r"/usr/lib/wsl/|microsoft-standard(?:-WSL2)?\b|\bWSL ?2\b"),
+        "wsl2",
+    ),
     (
         "container",
-        re.compile(r"\bhostname: ([0-9a-f]{12})\s*$|^\(?\S*\)?\s*\w+@([0-9a-f]{12}):[~/]"),
+        ("hostname: ", "@"),
+        re.compile(r"\bhostname: ([0-9a-f]{12})\s*$|^(?:\(\S+\) )?\w+@([0-9a-f]{12}):[~/]"),
         None,
     ),
     (
         "container",
+        ("dockerenv", "docker", "podman", "nvidia_visible_devices="),
         re.compile(
             r"/\.dockerenv|\b(?:docker|podman|nvidia-docker) run\b|\bdocker (?:container|image)\b"
             r"|NVIDIA_VISIBLE_DEVICES="
@@ -76,6 +84,7 @@ _CLUES: tuple[tuple[str, re.Pattern[str], str | None], ...] = (
     ),
     (
         "windows",
+        (":\\", "64_"),
         re.compile(
             r"\b[A-Za-z]:\\(?:[^\\\n]+\\)*?(?:site-packages|Users|Program Files|AppData)\b"
             r"|\b(?:cudart|cudnn|cublas)64_\w+\.dll\b"
@@ -84,16 +93,19 @@ _CLUES: tuple[tuple[str, re.Pattern[str], str | None], ...] = (
     ),
     (
         "macos",
+        ("/opt/homebrew/", "python.framework", "macos"),
         re.compile(r"/opt/homebrew/|/Library/Frameworks/Python\.framework|\bmacOS\b"),
         "macos",
     ),
     (
         "python-version",
+        ("-packages", "python version"),
         re.compile(r"python(\d\.\d+)[\\/](?:site|dist)-packages|Python version\W*(\d\.\d+)", re.I),
         None,
     ),
     (
         "tensorflow-version",
+        ("version", "=="),
         re.compile(
             r"TensorFlow(?:-gpu)? version[^:\n\d]*:?\s*v?(\d+\.\d+(?:\.\d+)?)"
             r"|\btensorflow(?:-gpu|-cpu)?\s*==\s*(\d+\.\d+(?:\.\d+)?)",
@@ -101,9 +113,8 @@ _CLUES: tuple[tuple[str, re.Pattern[str], str | None], ...] = (
         ),
         None,
     ),
-    ("conda-env", re.compile(r"[\\/]envs[\\/]([\w.-]+)[\\/](?:lib|Lib)\b"), None),
+    ("conda-env", ("envs",), re.compile(r"[\\/]envs[\\/]([\w.-]+)[\\/](?:lib|Lib)\b"), None),
 )
-_ANY_CLUE = re.compile("|".join(f"(?:{regex.pattern})" for _, regex, _ in _CLUES), re.I)
 _VERSION_HEADING = re.compile(r"^#+\s*TensorFlow version\s*$", re.I)
 _VERSION_VALUE = re.compile(r"^v?(\d+\.\d+(?:\.\d+)?)\b")
 
@@ -216,10 +227,11 @@ class _Reader:
         if _VERSION_HEADING.match(content):
             self.heading_wants_version = True
             return True
-        if _ANY_CLUE.search(content) is None:
-            return False
+        lowered = content.lower()
         found_any = False
-        for name, regex, value in _CLUES:
+        for name, gate, regex, value in _CLUES:
+            if not any(word in lowered for word in gate):
+                continue
             found = regex.search(content)
             if found is None:
                 continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from envkit.knowledge import _data
 
@@ -18,8 +19,6 @@ KINDS = ("tensorflow", "xla", "cuda", "cudnn", "cublas", "nccl", "python", "proc
 """Who prints the line; ``noise`` for lines that are harmless whoever prints them."""
 EFFECTS = ("noise", "gpu-setup", "problem")
 """noise: harmless; gpu-setup: explains a GPU left unused; problem: a failure in any case."""
-
-_NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +31,8 @@ class LogPattern:
     meaning: str
     sources: tuple[str, ...]
     """URLs of public threads or docs where the line appears."""
+    hints: tuple[str, ...] | None
+    """Substrings of which a matching line has at least one (None: always try the regex)."""
 
     @property
     def link(self) -> str:
@@ -55,20 +56,93 @@ def log_pattern(pattern_id: str) -> LogPattern | None:
 
 def match_line(line: str) -> tuple[LogPattern, re.Match[str]] | None:
     """The first pattern ``line`` (one stripped line) matches, with its match; None if none."""
-    if _any_pattern().search(line) is None:
-        return None  # most lines of a long log: one search instead of one per pattern
-    for pattern in log_patterns():
-        found = pattern.regex.search(line)
+    patterns = log_patterns()
+    hinted, always = _hint_index()
+    if not always and _any_hint().search(line) is None:
+        return None  # most lines of a long log: one search for every hint at once
+    candidates = {index for hint, index in hinted if hint in line}
+    for index in sorted(candidates.union(always)):
+        found = patterns[index].regex.search(line)
         if found is not None:
-            return pattern, found
+            return patterns[index], found
     return None
 
 
 @cache
-def _any_pattern() -> re.Pattern[str]:
-    """All patterns as one alternation (named groups dropped), to skip unknown lines fast."""
-    parts = (_NAMED_GROUP.sub("(?:", p.regex.pattern) for p in log_patterns())
-    return re.compile("|".join(f"(?:{part})" for part in parts))
+def _hint_index() -> tuple[tuple[tuple[str, int], ...], frozenset[int]]:
+    """(hint, pattern index) pairs, and the patterns without hints (always tried)."""
+    pairs: list[tuple[str, int]] = []
+    always: set[int] = set()
+    for index, pattern in enumerate(log_patterns()):
+        if pattern.hints is None:
+            always.add(index)
+        else:
+            pairs.extend((hint, index) for hint in pattern.hints)
+    return tuple(pairs), frozenset(always)
+
+
+@cache
+def _any_hint() -> re.Pattern[str]:
+    """Every hint in one regex, shaped as a trie so that each position tries few branches."""
+    trie: dict[str, Any] = {}
+    for hint, _ in _hint_index()[0]:
+        node = trie
+        for char in hint:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return re.compile(_trie_pattern(trie))
+
+
+def _trie_pattern(node: dict[str, Any]) -> str:
+    branches = [
+        re.escape(char) + _trie_pattern(child) for char, child in sorted(node.items()) if char
+    ]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    return f"(?:{body})?" if "" in node else body
+
+
+def literal_hints(regex: re.Pattern[str]) -> tuple[str, ...] | None:
+    """Substrings one of which every match of ``regex`` contains (the longest literal run, or
+    one per alternative where that is longer). None where there is none, or the regex ignores
+    case: callers then try the regex on every line."""
+    if regex.flags & re.IGNORECASE:
+        return None
+    try:
+        from re import _parser  # type: ignore[attr-defined]
+
+        hints = _sequence_hints(list(_parser.parse(regex.pattern)), _parser)
+    except Exception:  # noqa: BLE001 -- a private parser that changed: no shortcut, same result
+        return None
+    return hints or None
+
+
+def _sequence_hints(sequence: list[Any], parser: Any) -> tuple[str, ...]:
+    """Substrings one of which any match of ``sequence`` (parsed items) contains; () if none."""
+    best: tuple[str, ...] = ()
+    run = ""
+    for op, argument in sequence:
+        if op is parser.LITERAL:
+            run += chr(argument)
+            if len(run) > _shortest(best):
+                best = (run,)
+            continue
+        run = ""
+        inner: list[tuple[str, ...]] = []
+        if op is parser.BRANCH:
+            inner = [_sequence_hints(list(alternative), parser) for alternative in argument[1]]
+        elif op is parser.SUBPATTERN:
+            inner = [_sequence_hints(list(argument[-1]), parser)]
+        if inner and all(inner):
+            merged = tuple(hint for hints in inner for hint in hints)
+            if _shortest(merged) > _shortest(best):
+                best = merged
+    return best
+
+
+def _shortest(hints: tuple[str, ...]) -> int:
+    return min((len(hint) for hint in hints), default=0)
 
 
 def _pattern(row: _data.Obj) -> LogPattern:
@@ -84,4 +158,5 @@ def _pattern(row: _data.Obj) -> LogPattern:
         regex = re.compile(_data.text(row, "regex"))
     except re.error as error:
         raise _data.KnowledgeDataError(f"log pattern {pattern_id!r}: {error}") from error
-    return LogPattern(pattern_id, kind, effect, regex, _data.text(row, "meaning"), sources)
+    meaning = _data.text(row, "meaning")
+    return LogPattern(pattern_id, kind, effect, regex, meaning, sources, literal_hints(regex))

@@ -10,6 +10,7 @@ first, each with the command that tells them apart.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -162,7 +163,7 @@ def log_findings(reading: LogReading, snapshot: Snapshot | None = None) -> tuple
             continue
         judge = _JUDGES.get(cause, _generic)
         ordered.append((events[0].line.line_number, judge(events, reading, known)))
-    event_lines = {e.line.line_number for e in reading.events if e.effect != "noise"}
+    event_lines = sorted(e.line.line_number for e in reading.events if e.effect != "noise")
     for exception in _unexplained(reading, event_lines):
         ordered.append((exception.line.line_number, _exception_finding(exception)))
     if noise:
@@ -1077,14 +1078,15 @@ _MESSAGE_LINES = 12
 lists the errors on the lines after it)."""
 
 
-def _unexplained(reading: LogReading, event_lines: set[int]) -> list[PythonException]:
+def _unexplained(reading: LogReading, event_lines: list[int]) -> list[PythonException]:
     """The exceptions no recognised line accounts for, each (type, message) once."""
     seen: set[tuple[str, str]] = set()
     kept = []
     for exception in reading.exceptions:
         key = (exception.short_type, exception.message)
         start = exception.line.line_number
-        explained = any(start <= line <= start + _MESSAGE_LINES for line in event_lines)
+        after = bisect.bisect_left(event_lines, start)
+        explained = after < len(event_lines) and event_lines[after] <= start + _MESSAGE_LINES
         if explained or key in seen:
             continue
         seen.add(key)
