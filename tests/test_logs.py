@@ -15,7 +15,9 @@ from envkit.inputs.logs import neutralise, read_log
 from envkit.knowledge import logs as log_table
 from envkit.model import CpuInfo, Finding, NvidiaKernelInfo, Severity, Snapshot, Unavailable
 from envkit.rules.logs import log_checks, log_findings
+from envkit.smoke import SmokeSpec, Verdict, findings_from
 from envkit.smoke import classify as smoke_classify
+from envkit.smoke.model import Diagnosis, LineKind, SmokeResult
 from tests.rules_support import healthy, replace_os, with_tensorflow
 
 FIXTURES = Path(__file__).parent / "fixtures" / "logs"
@@ -399,3 +401,27 @@ def test_table_lines(line: str, cause: str) -> None:
     (diagnosis,) = smoke_classify.classify(line)
     assert diagnosis.cause == cause
     assert [e.cause for e in read_log(line).events] == [cause]
+
+
+def test_the_hint_shortcut_never_changes_which_pattern_a_line_takes() -> None:
+    lines = [line.strip() for path in sorted(FIXTURES.glob("*.txt"))
+             for line in path.read_text(encoding="utf-8").splitlines()]  # fmt: skip
+    lines += ["Illegal instruction", "[1]    4242 killed     python train.py", "Aborted"]
+    for line in lines:
+        brute = next((p for p in log_table.log_patterns() if p.regex.search(line)), None)
+        matched = log_table.match_line(line)
+        assert (matched[0] if matched else None) == brute, line
+
+
+def test_the_smoke_run_judges_a_line_its_own_table_knows() -> None:
+    line = fixture("min-capability-k520.txt").splitlines()[-1]
+    result = SmokeResult(
+        spec=SmokeSpec(device="gpu"), python="/env/bin/python", stack=None, data=None, runs=(),
+        failure=None, gpu_requested=True, gpu_missing=True,
+        diagnoses=(Diagnosis("gpu-min-capability", LineKind.GPU_SETUP, line, 1),),
+        wall_seconds=1.0, peak_rss_bytes=None, speedup=None, verdict=Verdict.ERROR,
+    )  # fmt: skip
+    (finding,) = [f for f in findings_from(result) if f.check_id == "smoke.log-line"]
+    assert "compute capability 3.0" in finding.title and finding.severity is Severity.ERROR
+    assert finding.link == "https://github.com/tensorflow/tensorflow/issues/46653"
+    assert "driver" not in "\n".join(finding.fix).replace("no driver or CUDA change", "")

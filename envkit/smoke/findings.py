@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
+from envkit.inputs.logs import read_log
+from envkit.knowledge import logs as log_table
 from envkit.model import CheckInfo, Finding, Severity
+from envkit.rules.logs import log_findings
 from envkit.smoke.model import Diagnosis, LineKind, SmokeResult, SmokeRun, Verdict
 
 AREA = "smoke"
@@ -35,13 +40,17 @@ DRIVER = _check("smoke.cuda-driver", "The driver supports the CUDA runtime the f
 OOM = _check("smoke.out-of-memory", "The run does not run out of host or GPU memory.")
 NUMPY = _check("smoke.numpy-abi", "NumPy's version suits the framework's binary modules.")
 JOB = _check("smoke.job-failed", "The smoke job ends normally.")
+LOG_LINE = _check(
+    "smoke.log-line", "A line of the framework's log that envkit's pattern table knows explains it."
+)
 
 SMOKE_CHECKS: tuple[CheckInfo, ...] = (
     TRAINS, DATA, GPU_VISIBLE, GPU_PLACEMENT, SPEEDUP, SIGILL, CRASHED, TIMEOUT, IMPORT,
-    CUDA_LIBS, CUDNN, CUINIT, GPU_ARCH, DRIVER, OOM, NUMPY, JOB,
+    CUDA_LIBS, CUDNN, CUINIT, GPU_ARCH, DRIVER, OOM, NUMPY, JOB, LOG_LINE,
 )  # fmt: skip
 
 TF_PIP = "https://www.tensorflow.org/install/pip"
+_PYTHON = re.compile(r"(?<![\w/<])python (?=-)")
 _CAUSES: dict[str, tuple[CheckInfo, str, tuple[str, ...], str]] = {
     # cause: (check, title, fix, link)
     "cuda-library-missing": (
@@ -243,15 +252,48 @@ def _diagnosis_findings(result: SmokeResult) -> list[Finding]:
     )
     found = []
     for diagnosis in result.diagnoses:
-        known = _CAUSES.get(diagnosis.cause)
-        if known is None or diagnosis.kind is LineKind.NOISE:
+        if diagnosis.kind is LineKind.NOISE:
             continue
         if diagnosis.kind is LineKind.GPU_SETUP and not gpu_trouble:
             continue  # harmless on a machine without a GPU, or where the GPU ran anyway
-        check, title, fix, link = known
         severity = Severity.WARNING if all_passed else Severity.ERROR
+        known = _CAUSES.get(diagnosis.cause)
+        if known is None:
+            if not _failure_says_it(diagnosis, result):
+                found.extend(_table_finding(diagnosis, severity, result))
+            continue
+        check, title, fix, link = known
         found.append(check.finding(severity, title, _evidence(diagnosis), _fix(fix, result), link))
     return found
+
+
+def _failure_says_it(diagnosis: Diagnosis, result: SmokeResult) -> bool:
+    """The job's own failure (its signal, its import error) already is this line's finding."""
+    pattern = log_table.log_pattern(diagnosis.cause)
+    if pattern is not None and pattern.kind == "process-exit":
+        return True
+    failure = result.failure
+    return (
+        diagnosis.cause == "module-missing"
+        and failure is not None
+        and (failure.cause == "import-error")
+    )
+
+
+def _table_finding(diagnosis: Diagnosis, severity: Severity, result: SmokeResult) -> list[Finding]:
+    """A cause the pattern table knows but this module has no text for: the pasted-log verdict
+    on the same line (envkit.rules.logs), under the smoke check."""
+    verdicts = [f for f in log_findings(read_log(diagnosis.line)) if f.check_id != "log.noise"]
+    return [
+        LOG_LINE.finding(
+            severity,
+            verdict.title,
+            _evidence(diagnosis),
+            tuple(_PYTHON.sub(result.python + " ", line) for line in verdict.fix),
+            verdict.link,
+        )
+        for verdict in verdicts[:1]
+    ]
 
 
 def _evidence(diagnosis: Diagnosis) -> str:
