@@ -47,6 +47,8 @@ CASES = {
     "cannot-dlopen-wsl.txt": "cuda-library-missing",
     "killed-training.txt": "killed",
     "cublas-handle.txt": "cublas-init",
+    "importerror-libcudart-tf1.txt": "cuda-library-missing",
+    "native-runtime-libcuda.txt": "no-cuda-driver",
 }
 
 HARMFUL_IN_WSL = ("dkms", "modprobe", "rmmod", "apt install nvidia-driver", "ubuntu-drivers")
@@ -193,9 +195,16 @@ def test_unknown_tf_lists_candidates_with_how_to_tell_them_apart() -> None:
         log_findings(read_log(fixture("libcudart-jupyter.txt"))), "cuda-library-missing"
     )
     fix = fix_text(finding)
-    assert "tf.sysconfig.get_build_info()" in fix
+    assert "pip list" in fix and "import tensorflow" not in fix  # tells without importing it
     assert "TensorFlow 2.4-2.14" in fix  # the releases that load CUDA 11
     assert fix.index("2.13 or older") < fix.index("2.14 or newer")  # most of them are older
+
+
+def test_a_tf_1_import_error_is_an_error_and_the_soname_gives_the_cuda_version() -> None:
+    findings = log_findings(read_log(fixture("importerror-libcudart-tf1.txt")))
+    finding = by_cause(findings, "cuda-library-missing")
+    assert finding.severity is Severity.ERROR and finding.title.startswith("TensorFlow fails to")
+    assert "cudatoolkit=8.0" in fix_text(finding) and "and-cuda" not in fix_text(finding)
 
 
 def test_windows_tf_2_11_and_newer_gets_the_wsl_route() -> None:
@@ -425,3 +434,32 @@ def test_the_smoke_run_judges_a_line_its_own_table_knows() -> None:
     assert "compute capability 3.0" in finding.title and finding.severity is Severity.ERROR
     assert finding.link == "https://github.com/tensorflow/tensorflow/issues/46653"
     assert "driver" not in "\n".join(finding.fix).replace("no driver or CUDA change", "")
+
+
+def test_chained_tracebacks_keep_both_exceptions_and_no_stray_lines() -> None:
+    text = (
+        "Traceback (most recent call last):\n"
+        '  File "/x/lib/python3.11/site-packages/tensorflow/python/pywrap_tensorflow.py", line 58,'
+        " in <module>\n"
+        "ImportError: libcudart.so.10.0: cannot open shared object file\n"
+        "\n"
+        "During handling of the above exception, another exception occurred:\n"
+        "\n"
+        "Traceback (most recent call last):\n"
+        '  File "<stdin>", line 1, in <module>\n'
+        "ImportError: Traceback (most recent call last):\n"
+    )
+    reading = read_log(text)
+    assert [e.short_type for e in reading.exceptions] == ["ImportError", "ImportError"]
+    assert reading.exceptions[0].failing_module == "tensorflow.python.pywrap_tensorflow"
+    assert [e.cause for e in reading.events] == ["cuda-library-missing"]
+    assert reading.events[0].detail("library") == "libcudart.so.10.0"
+    assert reading.unrecognised == ()
+
+
+def test_tf_2_16_wheels_not_found_gets_the_loader_path_step() -> None:
+    snapshot = with_tensorflow(healthy(), "2.16.1")
+    text = fixture("cannot-dlopen-wsl.txt")
+    finding = by_cause(log_findings(read_log(text), snapshot), "cuda-library-missing")
+    assert 'tensorflow[and-cuda]==2.16.1"' in fix_text(finding)
+    assert "nvidia.__path__" in fix_text(finding) and "LD_LIBRARY_PATH" in fix_text(finding)

@@ -56,6 +56,10 @@ _EXCEPTION = re.compile(
     r"^(?P<type>(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception|Exit|Interrupt|Failure))"
     r"(?:\s*\(see above for traceback\))?(?::\s*(?P<message>.*)|\s*)$"
 )
+_CHAINED = re.compile(
+    r"^(?:During handling of the above exception, another exception occurred"
+    r"|The above exception was the direct cause of the following exception):?$"
+)
 _MODULE_PATH = re.compile(r"[\\/](?:site|dist)-packages[\\/](?P<module>[^\"]+?)\.py[cw]?$")
 
 # Clues: (name, gate, regex, value). The gate is lowercase substrings one of which the
@@ -165,6 +169,8 @@ class _Reader:
             return
         if self._frame(line, content):
             return
+        if _CHAINED.match(content):
+            return  # part of the traceback around it
         matched = log_table.match_line(content)
         if matched is not None:
             pattern, found = matched

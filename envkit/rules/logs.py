@@ -206,6 +206,9 @@ def _make(
     cause = events[0].cause
     pattern = log_table.log_pattern(cause)
     chosen = severity or _severity(events, known)
+    if _fails_import(events):
+        chosen = Severity.ERROR
+        title = "TensorFlow fails to import: " + title[0].lower() + title[1:]
     if chosen is Severity.INFO and events[0].effect == "gpu-setup":
         title += " (harmless on this machine: it has no NVIDIA GPU)"
     evidence = "the log says, " + _quote(events) + more_evidence
@@ -213,6 +216,11 @@ def _make(
         evidence += f"; context {known.context} from {known.context_evidence}"
     link = pattern.link if pattern else None
     return check_info(cause).finding(chosen, title, evidence, fix, link)
+
+
+def _fails_import(events: list[LogEvent]) -> bool:
+    """The line is an ImportError (TensorFlow 1.x loaded CUDA at import), not a warning."""
+    return any(e.line.text.lstrip(" >").startswith("ImportError") for e in events)
 
 
 def _tf_note(known: _Facts) -> str:
@@ -313,10 +321,13 @@ _LIBRARY_NAMES = {
 _SONAME = re.compile(r"^(?:lib)?(?P<name>[a-zA-Z]+)(?:64_(?P<win>\d+))?(?:\.so\.(?P<so>[\d.]+))?")
 
 
-def _library_versions(libraries: list[str]) -> tuple[list[str], str | None, str | None]:
-    """Names for people, and the CUDA and cuDNN majors the sonames ask for."""
+def _library_versions(
+    libraries: list[str],
+) -> tuple[list[str], str | None, str | None, str | None]:
+    """Names for people, the CUDA and cuDNN majors the sonames ask for, and the exact CUDA
+    where the soname gives it."""
     named: list[str] = []
-    cuda_major = cudnn_major = None
+    cuda_major = cudnn_major = cuda_exact = None
     for library in libraries:
         found = _SONAME.match(library)
         if found is None:
@@ -333,7 +344,10 @@ def _library_versions(libraries: list[str]) -> tuple[list[str], str | None, str 
             cudnn_major = major
         elif name == "cudart" and major:
             cuda_major = major
-    return named, cuda_major, cudnn_major
+            so = found.group("so") or ""
+            # before CUDA 11 the soname carries the minor too: libcudart.so.10.1 is CUDA 10.1
+            cuda_exact = so if so.count(".") == 1 and int(major) < 11 else None
+    return named, cuda_major, cudnn_major, cuda_exact
 
 
 def _releases_for(cuda_major: str | None, cudnn_major: str | None) -> list[knowledge.TfRelease]:
@@ -349,7 +363,7 @@ def _releases_for(cuda_major: str | None, cudnn_major: str | None) -> list[knowl
 
 def _cuda_library_missing(events: list[LogEvent], reading: LogReading, known: _Facts) -> Finding:
     libraries = _details(events, "library")
-    named, cuda_major, cudnn_major = _library_versions(libraries)
+    named, cuda_major, cudnn_major, cuda_exact = _library_versions(libraries)
     what = ", ".join(libraries) if libraries else "some GPU libraries"
     release = known.release
     if known.context == "windows":
@@ -370,6 +384,7 @@ def _cuda_library_missing(events: list[LogEvent], reading: LogReading, known: _F
                 _and_cuda(known, known.version) + "   # keeps this TensorFlow",
                 f'{known.python} -m pip list 2>/dev/null | grep -i "^nvidia-"   # then: '
                 "the wheels and their versions",
+                *_wheel_path_lines(known),
             ),
             _tf_note(known),
         )
@@ -392,19 +407,32 @@ def _cuda_library_missing(events: list[LogEvent], reading: LogReading, known: _F
         events,
         known,
         f"TensorFlow cannot load {what}; the fix depends on its version",
-        _library_candidates(known, _releases_for(cuda_major, cudnn_major), named),
+        _library_candidates(known, _releases_for(cuda_major, cudnn_major), named, cuda_exact),
+    )
+
+
+def _wheel_path_lines(known: _Facts) -> tuple[str, ...]:
+    """When the NVIDIA wheels are installed and still not found (reported for 2.16, #63362)."""
+    folders = (
+        f'{known.python} -c "import glob, nvidia; '
+        "print(':'.join(glob.glob(list(nvidia.__path__)[0] + '/*/lib')))\""
+    )
+    return (
+        "# the wheels are there and the line stays (reported for TensorFlow 2.16, "
+        "tensorflow/tensorflow#63362): put their lib folders on the loader path",
+        f"export LD_LIBRARY_PATH=$({folders}):$LD_LIBRARY_PATH",
     )
 
 
 def _library_candidates(
-    known: _Facts, releases: list[knowledge.TfRelease], named: list[str]
+    known: _Facts, releases: list[knowledge.TfRelease], named: list[str], cuda_wanted: str | None
 ) -> tuple[str, ...]:
+    """Unknown TensorFlow: the routes for the releases these sonames fit, most of them first."""
     py = known.python
     lines = [
-        "# which TensorFlow is it? (tells the candidates below apart)",
-        f'{py} -c "import tensorflow as tf; print(tf.__version__, '
-        "tf.sysconfig.get_build_info().get('cuda_version'), "
-        "tf.sysconfig.get_build_info().get('cudnn_version'))\"",
+        "# which TensorFlow is it? (pip tells without importing it; its row in "
+        "https://www.tensorflow.org/install/source#gpu gives its CUDA and cuDNN)",
+        f"{py} -m pip list 2>/dev/null | grep -i -E '^tensorflow'",
     ]
     if releases:
         span = (
@@ -412,23 +440,27 @@ def _library_candidates(
             if len(releases) == 1
             else (f"{releases[0].series}-{releases[-1].series}")
         )
-        lines.append(f"# {', '.join(named)}: the versions TensorFlow {span} load")
+        lines.append(f"# {', '.join(named)}: what TensorFlow {span} load")
     new = [r for r in releases if knowledge.has_and_cuda_extra(r.version)]
     old = [r for r in releases if not knowledge.has_and_cuda_extra(r.version)]
-    routes = [
-        (
-            "# TensorFlow 2.14 or newer on Linux: install its CUDA wheels, same version",
-            f'{py} -m pip install "tensorflow[and-cuda]==<the version printed>"',
-        ),
-        (
-            "# TensorFlow 2.13 or older: the CUDA and cuDNN its build printed, into the env",
-            f"conda install{known.conda_target()} -c conda-forge cudatoolkit=<cuda_version> "
-            "cudnn=<cudnn_version>",
-            "export LD_LIBRARY_PATH=$CONDA_PREFIX/lib:$LD_LIBRARY_PATH",
-        ),
-    ]
-    if len(old) > len(new):
-        routes.reverse()  # most of the releases that load these libraries are the older kind
+    wheels = (
+        "# TensorFlow 2.14 or newer on Linux: its CUDA wheels, same version",
+        f'{py} -m pip install "tensorflow[and-cuda]==<its version>"',
+    )
+    cuda = cuda_wanted or "<its cuda>"
+    before_11 = cuda_wanted is not None and int(cuda_wanted.split(".")[0]) < 11
+    channel = "" if before_11 else " -c conda-forge"  # the old cudatoolkits are on defaults
+    system = (
+        f"# TensorFlow 2.13 or older: the CUDA {cuda} and cuDNN of its row, into the env",
+        f"conda install{known.conda_target()}{channel} cudatoolkit={cuda} cudnn=<its cudnn>",
+        "export LD_LIBRARY_PATH=$CONDA_PREFIX/lib:$LD_LIBRARY_PATH",
+    )
+    if before_11 or (releases and not new):
+        routes: tuple[tuple[str, ...], ...] = (system,)
+    elif releases and not old:
+        routes = (wheels,)
+    else:
+        routes = (system, wheels) if len(old) > len(new) else (wheels, system)
     for route in routes:
         lines.extend(route)
     lines.append(
@@ -474,7 +506,40 @@ def _windows_gpu_fix(known: _Facts) -> tuple[str, ...]:
 
 
 def _no_cuda_driver(events: list[LogEvent], reading: LogReading, known: _Facts) -> Finding:
-    return _make(events, known, "TensorFlow finds no NVIDIA driver (libcuda)", _driver_fix(known))
+    fix = _driver_fix(known)
+    if _fails_import(events):
+        fix += (
+            "# a machine without an NVIDIA GPU: a GPU build of TensorFlow needs libcuda to "
+            "import; there the CPU package is the one to use",
+        )
+    return _make(events, known, "TensorFlow finds no NVIDIA driver (libcuda)", fix)
+
+
+_IMPORT_CAUSES = ("cuda-library-missing", "no-cuda-driver", "numpy-abi", "illegal-instruction")
+
+
+def _native_runtime_failed(events: list[LogEvent], reading: LogReading, known: _Facts) -> Finding:
+    cause = next((e for e in reading.events if e.cause in _IMPORT_CAUSES), None)
+    if cause is not None:
+        line = cause.line.line_number
+        return _make(
+            events,
+            known,
+            "TensorFlow's native runtime does not load: the line it names is the cause",
+            (f"# see the finding for line {line} ({cause.cause}): fixing it fixes this",),
+            f"; line {line} names what is missing",
+        )
+    lines = [
+        "# the ImportError just above this line names the file that did not load:",
+        "# a CUDA library (lib...so.N: install the version TensorFlow was built for), or libcuda "
+        "(no NVIDIA driver, or a GPU build on a machine without one: use the CPU package)",
+    ]
+    if known.context == "windows":
+        lines.append(
+            "# on Windows (DLL load failed): the Microsoft Visual C++ Redistributable for Visual "
+            "Studio 2015-2022 (x64) is the usual missing piece"
+        )
+    return _make(events, known, "TensorFlow's native runtime does not load", tuple(lines))
 
 
 def _visible_devices_hide_all(known: _Facts) -> bool:
@@ -867,13 +932,17 @@ def _out_of_memory(events: list[LogEvent], reading: LogReading, known: _Facts) -
     )
 
 
+_NEAR_LINES = 40
+"""How far above its traceback a message may stand (NumPy prints its notice first)."""
+
+
 def _exception_near(reading: LogReading, line_number: int) -> PythonException | None:
-    """The exception whose traceback contains or follows ``line_number``, if any."""
+    """The first exception at or below ``line_number`` whose traceback contains that line or
+    starts at most _NEAR_LINES lines below it."""
     for exception in reading.exceptions:
-        first = exception.frames[0].line.line_number if exception.frames else None
-        if exception.line.line_number >= line_number and (
-            first is None or first <= line_number or exception.line.line_number - line_number < 40
-        ):
+        frames = exception.frames
+        start = frames[0].line.line_number if frames else exception.line.line_number
+        if exception.line.line_number >= line_number and start - line_number <= _NEAR_LINES:
             return exception
     return None
 
@@ -958,6 +1027,8 @@ def _illegal_instruction(events: list[LogEvent], reading: LogReading, known: _Fa
             f"; the snapshot's CPU ({cpu.model_name if cpu else '?'}) has no avx flag",
         )
     lines: list[str] = []
+    if known.context == "container":
+        lines.append("# a container runs on the host's CPU: the host (or its VM) decides the flags")
     if known.context == "macos":
         lines += [
             "# an Intel Python under Rosetta on Apple silicon has no AVX: tell by",
@@ -1046,6 +1117,7 @@ def _generic(events: list[LogEvent], reading: LogReading, known: _Facts) -> Find
 _JUDGES: dict[str, Callable[[list[LogEvent], LogReading, _Facts], Finding]] = {
     "cuda-library-missing": _cuda_library_missing,
     "no-cuda-driver": _no_cuda_driver,
+    "native-runtime-failed": _native_runtime_failed,
     "cuinit-no-device": _cuinit_no_device,
     "cuinit-unknown": _cuinit_unknown,
     "cuinit-failed": _cuinit_failed,
