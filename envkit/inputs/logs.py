@@ -119,6 +119,7 @@ _CLUES: tuple[tuple[str, tuple[str, ...], re.Pattern[str], str | None], ...] = (
     ),
     ("conda-env", ("envs",), re.compile(r"[\\/]envs[\\/]([\w.-]+)[\\/](?:lib|Lib)\b"), None),
 )
+_CLUE_GATE = log_table.substring_gate(word for _, gate, _, _ in _CLUES for word in gate)
 _VERSION_HEADING = re.compile(r"^#+\s*TensorFlow version\s*$", re.I)
 _VERSION_VALUE = re.compile(r"^v?(\d+\.\d+(?:\.\d+)?)\b")
 
@@ -234,6 +235,8 @@ class _Reader:
             self.heading_wants_version = True
             return True
         lowered = content.lower()
+        if _CLUE_GATE.search(lowered) is None:
+            return False
         found_any = False
         for name, gate, regex, value in _CLUES:
             if not any(word in lowered for word in gate):
