@@ -424,12 +424,7 @@ def test_the_hint_shortcut_never_changes_which_pattern_a_line_takes() -> None:
 
 def test_the_smoke_run_judges_a_line_its_own_table_knows() -> None:
     line = fixture("min-capability-k520.txt").splitlines()[-1]
-    result = SmokeResult(
-        spec=SmokeSpec(device="gpu"), python="/env/bin/python", stack=None, data=None, runs=(),
-        failure=None, gpu_requested=True, gpu_missing=True,
-        diagnoses=(Diagnosis("gpu-min-capability", LineKind.GPU_SETUP, line, 1),),
-        wall_seconds=1.0, peak_rss_bytes=None, speedup=None, verdict=Verdict.ERROR,
-    )  # fmt: skip
+    result = _gpu_run_with(Diagnosis("gpu-min-capability", LineKind.GPU_SETUP, line, 1))
     (finding,) = [f for f in findings_from(result) if f.check_id == "smoke.log-line"]
     assert "compute capability 3.0" in finding.title and finding.severity is Severity.ERROR
     assert finding.link == "https://github.com/tensorflow/tensorflow/issues/46653"
@@ -463,3 +458,27 @@ def test_tf_2_16_wheels_not_found_gets_the_loader_path_step() -> None:
     finding = by_cause(log_findings(read_log(text), snapshot), "cuda-library-missing")
     assert 'tensorflow[and-cuda]==2.16.1"' in fix_text(finding)
     assert "nvidia.__path__" in fix_text(finding) and "LD_LIBRARY_PATH" in fix_text(finding)
+
+
+def _gpu_run_with(diagnosis: Diagnosis) -> SmokeResult:
+    return SmokeResult(
+        spec=SmokeSpec(device="gpu"), python="/env/bin/python", stack=None, data=None, runs=(),
+        failure=None, gpu_requested=True, gpu_missing=True, diagnoses=(diagnosis,),
+        wall_seconds=1.0, peak_rss_bytes=None, speedup=None, verdict=Verdict.ERROR,
+    )  # fmt: skip
+
+
+def test_the_smoke_run_knows_the_context_when_given_the_snapshot() -> None:
+    line = fixture("cuinit-unknown.txt").splitlines()[0]
+    result = _gpu_run_with(Diagnosis("cuinit-unknown", LineKind.GPU_SETUP, line, 1))
+    (plain,) = [f for f in findings_from(result) if f.check_id == "smoke.cuinit"]
+    assert "modprobe" in fix_text(plain)  # native Linux: reload the UVM module
+    for snapshot in (
+        replace_os(healthy(), wsl_version=2),
+        replace_os(healthy(), container="docker"),
+    ):
+        (finding,) = [f for f in findings_from(result, snapshot) if f.check_id == "smoke.cuinit"]
+        assert "rmmod" not in fix_text(finding) and "dkms" not in fix_text(finding)
+    wsl = replace_os(healthy(), wsl_version=2)
+    (finding,) = [f for f in findings_from(result, wsl) if f.check_id == "smoke.cuinit"]
+    assert "Windows" in fix_text(finding) and "modprobe" not in fix_text(finding)

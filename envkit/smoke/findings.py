@@ -6,7 +6,7 @@ import re
 
 from envkit.inputs.logs import read_log
 from envkit.knowledge import logs as log_table
-from envkit.model import CheckInfo, Finding, Severity
+from envkit.model import CheckInfo, Finding, OsInfo, Severity, Snapshot
 from envkit.rules.logs import log_findings
 from envkit.smoke.model import Diagnosis, LineKind, SmokeResult, SmokeRun, Verdict
 
@@ -144,11 +144,15 @@ _CAUSES: dict[str, tuple[CheckInfo, str, tuple[str, ...], str]] = {
 }
 
 
-def findings_from(result: SmokeResult) -> tuple[Finding, ...]:
-    """The smoke run's findings, errors first; harmless log noise never becomes one."""
+def findings_from(result: SmokeResult, snapshot: Snapshot | None = None) -> tuple[Finding, ...]:
+    """The smoke run's findings, errors first; harmless log noise never becomes one.
+
+    With the ``snapshot`` of the machine the run was on, the fixes for driver and CUDA lines
+    fit its context (WSL 2: the Windows driver; a container: the host), as for a pasted log.
+    """
     found: list[Finding] = []
     found.extend(_failure_findings(result))
-    found.extend(_diagnosis_findings(result))
+    found.extend(_diagnosis_findings(result, snapshot))
     if result.gpu_missing:
         found.append(_gpu_missing(result))
     for run in result.runs:
@@ -245,7 +249,7 @@ def _failure_findings(result: SmokeResult) -> list[Finding]:
     ]
 
 
-def _diagnosis_findings(result: SmokeResult) -> list[Finding]:
+def _diagnosis_findings(result: SmokeResult, snapshot: Snapshot | None) -> list[Finding]:
     all_passed = bool(result.runs) and all(r.verdict is Verdict.PASS for r in result.runs)
     gpu_trouble = result.gpu_missing or any(
         r.device == "gpu" and r.verdict is not Verdict.PASS for r in result.runs
@@ -260,11 +264,28 @@ def _diagnosis_findings(result: SmokeResult) -> list[Finding]:
         known = _CAUSES.get(diagnosis.cause)
         if known is None:
             if not _failure_says_it(diagnosis, result):
-                found.extend(_table_finding(diagnosis, severity, result))
+                found.extend(_table_finding(diagnosis, severity, result, snapshot))
             continue
         check, title, fix, link = known
+        if _context_decides(diagnosis, snapshot):
+            found.extend(_table_finding(diagnosis, severity, result, snapshot, check))
+            continue
         found.append(check.finding(severity, title, _evidence(diagnosis), _fix(fix, result), link))
     return found
+
+
+_CONTEXT_CAUSES = frozenset(
+    {"no-cuda-driver", "cuinit-no-device", "cuinit-unknown", "cuinit-failed", "driver-too-old"}
+)
+
+
+def _context_decides(diagnosis: Diagnosis, snapshot: Snapshot | None) -> bool:
+    """Under WSL 2 or in a container the driver-side fixes above would hurt: the log rules,
+    which know the context, give them instead."""
+    if snapshot is None or diagnosis.cause not in _CONTEXT_CAUSES:
+        return False
+    info = snapshot.os
+    return isinstance(info, OsInfo) and (info.wsl_version == 2 or info.container is not None)
 
 
 def _failure_says_it(diagnosis: Diagnosis, result: SmokeResult) -> bool:
@@ -280,12 +301,20 @@ def _failure_says_it(diagnosis: Diagnosis, result: SmokeResult) -> bool:
     )
 
 
-def _table_finding(diagnosis: Diagnosis, severity: Severity, result: SmokeResult) -> list[Finding]:
-    """A cause the pattern table knows but this module has no text for: the pasted-log verdict
-    on the same line (envkit.rules.logs), under the smoke check."""
-    verdicts = [f for f in log_findings(read_log(diagnosis.line)) if f.check_id != "log.noise"]
+def _table_finding(
+    diagnosis: Diagnosis,
+    severity: Severity,
+    result: SmokeResult,
+    snapshot: Snapshot | None = None,
+    check: CheckInfo = LOG_LINE,
+) -> list[Finding]:
+    """The pasted-log verdict on the same line (envkit.rules.logs), under a smoke check: for a
+    cause this module has no text for, or one whose fix depends on the context."""
+    verdicts = [
+        f for f in log_findings(read_log(diagnosis.line), snapshot) if f.check_id != "log.noise"
+    ]
     return [
-        LOG_LINE.finding(
+        check.finding(
             severity,
             verdict.title,
             _evidence(diagnosis),
