@@ -482,3 +482,14 @@ def test_the_smoke_run_knows_the_context_when_given_the_snapshot() -> None:
     wsl = replace_os(healthy(), wsl_version=2)
     (finding,) = [f for f in findings_from(result, wsl) if f.check_id == "smoke.cuinit"]
     assert "Windows" in fix_text(finding) and "modprobe" not in fix_text(finding)
+
+
+def test_a_snapshot_that_could_not_read_the_gpus_does_not_call_gpu_lines_harmless() -> None:
+    snapshot = dataclasses.replace(
+        healthy(),
+        nvml=Unavailable("from-input", "synthetic: no nvidia-smi part in the pasted report"),
+        nvidia_kernel=Unavailable("from-input", "synthetic: not in the pasted report"),
+    )
+    finding = by_cause(log_findings(read_log(fixture("libcudart-jupyter.txt")), snapshot),
+                       "cuda-library-missing")  # fmt: skip
+    assert finding.severity is Severity.WARNING

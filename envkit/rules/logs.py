@@ -111,8 +111,19 @@ def _facts(reading: LogReading, snapshot: Snapshot | None) -> _Facts:
         tf_from,
         facts.python_command(snapshot) if snapshot else "python",
         conda_env,
-        facts.nvidia_gpu_present(snapshot) if snapshot else None,
+        _gpu_present(snapshot),
     )
+
+
+def _gpu_present(snapshot: Snapshot | None) -> bool | None:
+    """True or False only where the snapshot read the machine (NVML or the PCI bus); None where
+    it could not (a snapshot built from pasted parts often has neither)."""
+    if snapshot is None:
+        return None
+    if facts.nvidia_gpu_present(snapshot):
+        return True
+    read_bus = facts.kernel(snapshot) is not None
+    return False if read_bus or facts.nvml(snapshot) is not None else None
 
 
 def _context(reading: LogReading, snapshot: Snapshot | None) -> tuple[str, str | None]:
