@@ -49,6 +49,8 @@ CASES = {
     "cublas-handle.txt": "cublas-init",
     "importerror-libcudart-tf1.txt": "cuda-library-missing",
     "native-runtime-libcuda.txt": "no-cuda-driver",
+    "dll-load-failed-windows.txt": "native-runtime-failed",
+    "wsl-devices-busy.txt": "gpu-busy",
 }
 
 HARMFUL_IN_WSL = ("dkms", "modprobe", "rmmod", "apt install nvidia-driver", "ubuntu-drivers")
@@ -205,6 +207,15 @@ def test_a_tf_1_import_error_is_an_error_and_the_soname_gives_the_cuda_version()
     finding = by_cause(findings, "cuda-library-missing")
     assert finding.severity is Severity.ERROR and finding.title.startswith("TensorFlow fails to")
     assert "cudatoolkit=8.0" in fix_text(finding) and "and-cuda" not in fix_text(finding)
+
+
+def test_busy_devices_under_wsl_point_at_the_windows_driver() -> None:
+    finding = by_cause(log_findings(read_log(fixture("wsl-devices-busy.txt"))), "gpu-busy")
+    assert "context wsl2 from line 1" in finding.evidence and "Windows" in fix_text(finding)
+    assert not any(word in fix_text(finding) for word in HARMFUL_IN_WSL)
+    finding = by_cause(log_findings(read_log(fixture("wsl-devices-busy.txt").split("\n", 1)[1])),
+                       "gpu-busy")  # fmt: skip
+    assert "compute_mode" in fix_text(finding)
 
 
 def test_windows_tf_2_11_and_newer_gets_the_wsl_route() -> None:

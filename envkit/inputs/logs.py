@@ -88,10 +88,10 @@ _CLUES: tuple[tuple[str, tuple[str, ...], re.Pattern[str], str | None], ...] = (
     ),
     (
         "windows",
-        (":\\", "64_"),
+        (":\\", "64_", "\\appdata\\"),
         re.compile(
             r"\b[A-Za-z]:\\(?:[^\\\n]+\\)*?(?:site-packages|Users|Program Files|AppData)\b"
-            r"|\b(?:cudart|cudnn|cublas)64_\w+\.dll\b"
+            r"|\b(?:cudart|cudnn|cublas)64_\w+\.dll\b|^~\\AppData\\"
         ),
         "windows",
     ),

@@ -217,8 +217,8 @@ def _make(
     cause = events[0].cause
     pattern = log_table.log_pattern(cause)
     chosen = severity or _severity(events, known)
-    if _fails_import(events):
-        chosen = Severity.ERROR
+    if events[0].effect == "gpu-setup" and _fails_import(events):
+        chosen = Severity.ERROR  # TensorFlow 1.x loads CUDA at import: no import, not no GPU
         title = "TensorFlow fails to import: " + title[0].lower() + title[1:]
     if chosen is Severity.INFO and events[0].effect == "gpu-setup":
         title += " (harmless on this machine: it has no NVIDIA GPU)"
@@ -551,6 +551,19 @@ def _native_runtime_failed(events: list[LogEvent], reading: LogReading, known: _
             "Studio 2015-2022 (x64) is the usual missing piece"
         )
     return _make(events, known, "TensorFlow's native runtime does not load", tuple(lines))
+
+
+def _gpu_busy(events: list[LogEvent], reading: LogReading, known: _Facts) -> Finding:
+    lines = [
+        "# 1. the GPU is in an exclusive compute mode and another process holds it: tell by",
+        "nvidia-smi --query-gpu=index,compute_mode --format=csv; nvidia-smi   # its processes",
+        "# then end that process, or (an admin choice) sudo nvidia-smi -c DEFAULT",
+    ]
+    if known.context == "wsl2":
+        lines = ["# under WSL 2 the Windows driver makes the GPU available:", *_driver_fix(known)]
+    elif known.context == "container":
+        lines += ["# in a container: the host decides which GPUs it gets", *_driver_fix(known)[1:3]]
+    return _make(events, known, "CUDA finds the GPU busy or unavailable", tuple(lines))
 
 
 def _visible_devices_hide_all(known: _Facts) -> bool:
@@ -1133,6 +1146,7 @@ _JUDGES: dict[str, Callable[[list[LogEvent], LogReading, _Facts], Finding]] = {
     "cuinit-unknown": _cuinit_unknown,
     "cuinit-failed": _cuinit_failed,
     "driver-too-old": _driver_too_old,
+    "gpu-busy": _gpu_busy,
     "cudnn-version": _cudnn_version,
     "cudnn-init": _cudnn_init,
     "cublas-init": _cublas_init,
