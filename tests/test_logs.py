@@ -111,7 +111,7 @@ def test_a_newer_loaded_cudnn_major_is_not_called_older() -> None:
         "with: 8.9.4.  CuDNN library needs to have matching major version"
     )
     finding = by_cause(log_findings(read_log(line)), "cudnn-version")
-    assert "a different major version" in finding.title and "older" not in finding.title
+    assert finding.title.endswith("newer, of another major version")
     old_spelling = (
         "E tensorflow/stream_executor/cuda/cuda_dnn.cc:378] Loaded runtime CuDNN library: 7201 "
         "(compatibility version 7200) but source was compiled with 7004 (compatibility version "
@@ -436,7 +436,7 @@ def test_the_hint_shortcut_never_changes_which_pattern_a_line_takes() -> None:
 def test_the_smoke_run_judges_a_line_its_own_table_knows() -> None:
     line = fixture("min-capability-k520.txt").splitlines()[-1]
     result = _gpu_run_with(Diagnosis("gpu-min-capability", LineKind.GPU_SETUP, line, 1))
-    (finding,) = [f for f in findings_from(result) if f.check_id == "smoke.log-line"]
+    (finding,) = [f for f in findings_from(result) if f.check_id == "smoke.gpu-arch"]
     assert "compute capability 3.0" in finding.title and finding.severity is Severity.ERROR
     assert finding.link == "https://github.com/tensorflow/tensorflow/issues/46653"
     assert "driver" not in "\n".join(finding.fix).replace("no driver or CUDA change", "")
@@ -504,3 +504,22 @@ def test_a_snapshot_that_could_not_read_the_gpus_does_not_call_gpu_lines_harmles
     finding = by_cause(log_findings(read_log(fixture("libcudart-jupyter.txt")), snapshot),
                        "cuda-library-missing")  # fmt: skip
     assert finding.severity is Severity.WARNING
+
+
+def test_a_driver_mismatch_line_is_the_evident_cause_of_cuinit_failing() -> None:
+    text = (
+        "E tensorflow/stream_executor/cuda/cuda_driver.cc:406] failed call to cuInit: "
+        "CUDA_ERROR_NO_DEVICE\n"
+        "I tensorflow/stream_executor/cuda/cuda_diagnostics.cc:189] libcuda reported version is: "
+        "384.111.0\n"
+        "I tensorflow/stream_executor/cuda/cuda_diagnostics.cc:193] kernel reported version is: "
+        "384.90.0\n"
+        "E tensorflow/stream_executor/cuda/cuda_diagnostics.cc:303] kernel version 384.90.0 does "
+        "not match DSO version 384.111.0 -- cannot find working devices in this configuration\n"
+    )  # tensorflow/tensorflow#1158
+    findings = log_findings(read_log(text))
+    mismatch = by_cause(findings, "driver-library-mismatch")
+    assert "libcuda 384.111.0" in mismatch.evidence and "kernel 384.90.0" in mismatch.evidence
+    assert fix_text(mismatch).startswith("sudo reboot") and "purge" not in fix_text(mismatch)
+    cuinit = by_cause(findings, "cuinit-no-device")
+    assert "line 4" in cuinit.title and "CUDA_VISIBLE_DEVICES" not in fix_text(cuinit)

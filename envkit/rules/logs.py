@@ -80,6 +80,8 @@ class _Facts:
     conda_env: str | None
     gpu_present: bool | None
     """True or False where the snapshot knows; None without one."""
+    context_read: bool
+    """The snapshot read the OS (so a plain Linux context is known, not assumed)."""
 
     @property
     def version(self) -> str:
@@ -112,6 +114,7 @@ def _facts(reading: LogReading, snapshot: Snapshot | None) -> _Facts:
         facts.python_command(snapshot) if snapshot else "python",
         conda_env,
         _gpu_present(snapshot),
+        snapshot is not None and isinstance(snapshot.os, OsInfo),
     )
 
 
@@ -571,7 +574,31 @@ def _visible_devices_hide_all(known: _Facts) -> bool:
     return snapshot is not None and snapshot.cuda_visible_devices.hides_all
 
 
+_DRIVER_CAUSES = ("driver-library-mismatch", "driver-too-old")
+
+
+def _driver_line_first(
+    events: list[LogEvent], reading: LogReading, known: _Facts, title: str
+) -> Finding | None:
+    """A driver line elsewhere in the log (a module/library mismatch, a driver too old) is the
+    evident cause of a CUDA start failure: point at it instead of guessing."""
+    driver = next((e for e in reading.events if e.cause in _DRIVER_CAUSES), None)
+    if driver is None:
+        return None
+    line = driver.line.line_number
+    return _make(
+        events,
+        known,
+        f"{title}: the driver problem on line {line} is the cause",
+        (f"# see the finding for line {line} ({driver.cause}): fixing it fixes this",),
+        f"; line {line} names the driver problem",
+    )
+
+
 def _cuinit_no_device(events: list[LogEvent], reading: LogReading, known: _Facts) -> Finding:
+    evident = _driver_line_first(events, reading, known, "CUDA sees no device")
+    if evident is not None:
+        return evident
     if _visible_devices_hide_all(known):
         raw = known.snapshot.cuda_visible_devices.raw if known.snapshot else ""
         return _make(
@@ -609,6 +636,9 @@ def _uvm_missing(known: _Facts) -> bool:
 
 def _cuinit_unknown(events: list[LogEvent], reading: LogReading, known: _Facts) -> Finding:
     title = "CUDA fails to initialise (cuInit) without saying why"
+    evident = _driver_line_first(events, reading, known, "CUDA fails to initialise (cuInit)")
+    if evident is not None:
+        return evident
     if known.context == "wsl2":
         return _make(
             events,
@@ -647,16 +677,80 @@ def _cuinit_unknown(events: list[LogEvent], reading: LogReading, known: _Facts) 
             "sudo rmmod nvidia_uvm && sudo modprobe nvidia_uvm",
             "# 3. this user may not open the devices: tell by running once with sudo",
             "ls -l /dev/nvidia*; id -nG",
+            *_container_candidate(known, 4),
         ),
+    )
+
+
+def _container_candidate(known: _Facts, number: int) -> tuple[str, ...]:
+    """Where nothing says whether the log came from a container, that it did is a candidate."""
+    if known.context_read or known.context != "linux":
+        return ()
+    return (
+        f"# {number}. a container started without GPU access: tell by `ls /dev/nvidia*` in it; "
+        "then on the host",
+        "docker run --gpus all ...   # with the NVIDIA Container Toolkit installed on the host",
     )
 
 
 def _cuinit_failed(events: list[LogEvent], reading: LogReading, known: _Facts) -> Finding:
     finding = _cuinit_unknown(events, reading, known)
-    if known.context in ("wsl2", "container") or _uvm_missing(known):
+    evident = any(e.cause in _DRIVER_CAUSES for e in reading.events)
+    if evident or known.context in ("wsl2", "container") or _uvm_missing(known):
         return finding
     fix = ("nvidia-smi   # fails too? then the driver is the cause", *finding.fix)
     return _make(events, known, "CUDA fails to initialise (cuInit)", fix)
+
+
+_REPORTED_VERSION = re.compile(r"(libcuda|kernel) reported version is: (\S+)")
+
+
+def _driver_library_mismatch(events: list[LogEvent], reading: LogReading, known: _Facts) -> Finding:
+    reported: dict[str, str] = {}
+    for line in reading.unrecognised:
+        found = _REPORTED_VERSION.search(line.text)
+        if found is not None:
+            reported.setdefault(found.group(1), found.group(2))
+    more = ""
+    if reported:
+        more = "; " + ", ".join(f"{name} {version}" for name, version in sorted(reported.items()))
+    title = "The NVIDIA kernel module and the driver library are different versions (a mismatch)"
+    if known.context == "wsl2":
+        fix: tuple[str, ...] = _driver_fix(known)
+    elif known.context == "container":
+        fix = (
+            "# the container gets the host's driver library when it starts: on the host",
+            "sudo reboot   # if the host's driver was upgraded since boot",
+            "# then start the container again",
+        )
+    else:
+        fix = (
+            "sudo reboot   # a driver upgrade replaced the library while the old module runs",
+            "# mismatched after the reboot too: the driver packages are half installed; list "
+            "them and reinstall those of one version (Debian, Ubuntu):",
+            "dpkg -l 'nvidia*' | grep -E '^(ii|iU|iF|rc)'",
+            "sudo apt install --reinstall nvidia-driver-<the branch listed>",
+        )
+    return _make(events, known, title, fix, more)
+
+
+def _avx_missing(events: list[LogEvent], reading: LogReading, known: _Facts) -> Finding:
+    return _make(
+        events,
+        known,
+        "TensorFlow needs AVX, which this CPU (or the VM it runs in) does not offer",
+        (
+            "grep -o -w -E 'avx|avx2' /proc/cpuinfo | sort -u   # empty: no AVX here",
+            *_NO_AVX_ROUTE,
+        ),
+    )
+
+
+_NO_AVX_ROUTE = (
+    "# in a VM the hypervisor may hide AVX: give the VM the host's CPU flags (KVM/QEMU: -cpu "
+    "host; VirtualBox on Windows: turn Hyper-V off on the host)",
+    "# otherwise a machine whose CPU has AVX, or a TensorFlow built without AVX (a source build)",
+)
 
 
 def _driver_too_old(events: list[LogEvent], reading: LogReading, known: _Facts) -> Finding:
@@ -709,14 +803,13 @@ def _cudnn_version(events: list[LogEvent], reading: LogReading, known: _Facts) -
     if not loaded_text or not compiled_text:
         return _generic(events, reading, known)
     loaded, compiled = _version_tuple(loaded_text), _version_tuple(compiled_text)
-    if loaded[:1] != compiled[:1]:
-        direction = "a different major version"
-    else:
-        direction = "older" if loaded < compiled else "newer"
+    direction = "older" if loaded < compiled else "newer"
+    other_major = loaded[:1] != compiled[:1]
     want = _shown(compiled[:2])
     title = (
         f"cuDNN {_shown(loaded)} is loaded, TensorFlow was built with cuDNN "
         f"{_shown(compiled)}: the loaded one is {direction}"
+        + (", of another major version" if other_major else "")
     )
     lines = [
         "# which libcudnn comes first on the loader path (system, conda, another framework's "
@@ -728,18 +821,24 @@ def _cudnn_version(events: list[LogEvent], reading: LogReading, known: _Facts) -
     if release is not None and knowledge.has_and_cuda_extra(release.version):
         lines += [
             _and_cuda(known, known.version) + "   # pins the cuDNN it was built with",
-            "# and take the older cuDNN's folder off LD_LIBRARY_PATH",
+            "# and take the other cuDNN's folder off LD_LIBRARY_PATH",
         ]
     elif release is not None and not release.series.startswith("1."):
         lines.append(
             f"conda install{known.conda_target()} -c conda-forge cudnn={want}   "
             f"# keeps TensorFlow {known.version}"
         )
+    elif direction == "older" and not other_major:
+        lines.append(
+            f"# install cuDNN {want} (or a newer {compiled[0]}.x) and put it first on the "
+            "loader path"
+        )
     else:
         lines.append(
-            f"# install cuDNN {want} (same major, this minor or newer) and put it "
-            "first on the loader path"
+            f"# install cuDNN {want}, the version TensorFlow was built with, and put it "
+            "first on the loader path (or use a TensorFlow built with the loaded cuDNN)"
         )
+
     return _make(events, known, title, tuple(lines), _tf_note(known))
 
 
@@ -1038,10 +1137,7 @@ def _cpu_info(known: _Facts) -> CpuInfo | None:
 def _illegal_instruction(events: list[LogEvent], reading: LogReading, known: _Facts) -> Finding:
     cpu = _cpu_info(known)
     has_avx = cpu.has_flag("avx") if cpu else None
-    no_avx_route = (
-        "# use a machine whose CPU has AVX, give the VM the host's CPU flags (e.g. -cpu host), "
-        "or a TensorFlow built without AVX (a source build, some conda builds)",
-    )
+    no_avx_route = _NO_AVX_ROUTE
     if has_avx is False:
         return _make(
             events,
@@ -1146,6 +1242,8 @@ _JUDGES: dict[str, Callable[[list[LogEvent], LogReading, _Facts], Finding]] = {
     "cuinit-unknown": _cuinit_unknown,
     "cuinit-failed": _cuinit_failed,
     "driver-too-old": _driver_too_old,
+    "driver-library-mismatch": _driver_library_mismatch,
+    "avx-missing": _avx_missing,
     "gpu-busy": _gpu_busy,
     "cudnn-version": _cudnn_version,
     "cudnn-init": _cudnn_init,

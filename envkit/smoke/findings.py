@@ -6,7 +6,7 @@ import re
 
 from envkit.inputs.logs import read_log
 from envkit.knowledge import logs as log_table
-from envkit.model import CheckInfo, Finding, OsInfo, Severity, Snapshot
+from envkit.model import CheckInfo, Finding, Severity, Snapshot
 from envkit.rules.logs import log_findings
 from envkit.smoke.model import Diagnosis, LineKind, SmokeResult, SmokeRun, Verdict
 
@@ -262,30 +262,38 @@ def _diagnosis_findings(result: SmokeResult, snapshot: Snapshot | None) -> list[
             continue  # harmless on a machine without a GPU, or where the GPU ran anyway
         severity = Severity.WARNING if all_passed else Severity.ERROR
         known = _CAUSES.get(diagnosis.cause)
-        if known is None:
+        if known is None or diagnosis.cause in _VERDICT_CAUSES:
             if not _failure_says_it(diagnosis, result):
-                found.extend(_table_finding(diagnosis, severity, result, snapshot))
+                check = known[0] if known else _TABLE_CHECKS.get(diagnosis.cause, LOG_LINE)
+                found.extend(_table_finding(diagnosis, severity, result, snapshot, check))
             continue
         check, title, fix, link = known
-        if _context_decides(diagnosis, snapshot):
-            found.extend(_table_finding(diagnosis, severity, result, snapshot, check))
-            continue
         found.append(check.finding(severity, title, _evidence(diagnosis), _fix(fix, result), link))
     return found
 
 
-_CONTEXT_CAUSES = frozenset(
-    {"no-cuda-driver", "cuinit-no-device", "cuinit-unknown", "cuinit-failed", "driver-too-old"}
-)
+_VERDICT_CAUSES = frozenset(
+    {
+        "no-cuda-driver", "cuinit-no-device", "cuinit-unknown", "cuinit-failed",
+        "driver-too-old", "cudnn-version",
+    }
+)  # fmt: skip
+"""Causes whose fix depends on facts the line carries (the direction of a cuDNN mismatch) or on
+the context (WSL 2, a container, plain Linux): the log rules judge them."""
+_TABLE_CHECKS = {
+    "gpu-min-capability": GPU_ARCH,
+    "driver-library-mismatch": DRIVER,
+    "gpu-busy": CUINIT,
+    "avx-missing": SIGILL,
+}
+"""The smoke check a table cause belongs to, where one fits; the others are smoke.log-line."""
 
 
-def _context_decides(diagnosis: Diagnosis, snapshot: Snapshot | None) -> bool:
-    """Under WSL 2 or in a container the driver-side fixes above would hurt: the log rules,
-    which know the context, give them instead."""
-    if snapshot is None or diagnosis.cause not in _CONTEXT_CAUSES:
-        return False
-    info = snapshot.os
-    return isinstance(info, OsInfo) and (info.wsl_version == 2 or info.container is not None)
+def _log_text(result: SmokeResult) -> str:
+    """What the run logged, as far as the result keeps it: each class's first line, then the
+    stderr tail (where a container's hostname or a WSL path shows the context)."""
+    tail = result.failure.stderr_tail if result.failure else ""
+    return "\n".join([*(d.line for d in result.diagnoses), tail])
 
 
 def _failure_says_it(diagnosis: Diagnosis, result: SmokeResult) -> bool:
@@ -310,8 +318,9 @@ def _table_finding(
 ) -> list[Finding]:
     """The pasted-log verdict on the same line (envkit.rules.logs), under a smoke check: for a
     cause this module has no text for, or one whose fix depends on the context."""
+    wanted = f"log.{diagnosis.cause}"
     verdicts = [
-        f for f in log_findings(read_log(diagnosis.line), snapshot) if f.check_id != "log.noise"
+        f for f in log_findings(read_log(_log_text(result)), snapshot) if f.check_id == wanted
     ]
     return [
         check.finding(
