@@ -10,6 +10,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+import yaml
 
 from envkit.inputs.logs import neutralise, read_log
 from envkit.knowledge import logs as log_table
@@ -523,3 +524,24 @@ def test_a_driver_mismatch_line_is_the_evident_cause_of_cuinit_failing() -> None
     assert fix_text(mismatch).startswith("sudo reboot") and "purge" not in fix_text(mismatch)
     cuinit = by_cause(findings, "cuinit-no-device")
     assert "line 4" in cuinit.title and "CUDA_VISIBLE_DEVICES" not in fix_text(cuinit)
+
+
+CASES_DIR = Path(__file__).parent / "cases"
+
+
+def _stderr_cases() -> list[tuple[str, str]]:
+    found = []
+    for path in sorted(CASES_DIR.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and isinstance(data.get("stderr"), str):
+            found.append((path.stem, data["stderr"]))
+    return found
+
+
+@pytest.mark.parametrize(("name", "text"), _stderr_cases())
+def test_corpus_stderr_cases_read_the_same_through_both_paths(name: str, text: str) -> None:
+    """tests/cases: each real stderr case names the same causes through the smoke classifier
+    and through read_log + log_findings (what `doctor --from` runs)."""
+    smoke = {d.cause for d in smoke_classify.classify(text) if d.kind is not LineKind.NOISE}
+    pasted = set(causes_of(log_findings(read_log(text)))) - {"noise", "python-exception"}
+    assert smoke == pasted, name
