@@ -351,7 +351,7 @@ def test_escape_sequences_and_control_characters_are_neutralised() -> None:
         "\x1b]0;pwned\x07\x1b[31mE cuda_driver.cc] failed call to cuInit: CUDA_ERROR_UNKNOWN"
         "\x1b[0m\x1b[2J\n"
         "progress 10%\rprogress 100%\n"
-        "bell\x07 and \x9b31m C1 and bidi \u202e text\n"
+        "bell\x07 and \x9b31m C1 and bidi \u202e text\u2028\n"
     )
     reading = read_log(text)
     assert reading.events[0].cause == "cuinit-unknown"

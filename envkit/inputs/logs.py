@@ -32,7 +32,7 @@ _CONTROLS: dict[int, str | None] = {
 }
 _CONTROLS.update({code: None for code in range(0x80, 0xA0)})
 _CONTROLS.update({code: None for code in (0x200E, 0x200F, *range(0x202A, 0x202F))})
-_CONTROLS.update({code: None for code in range(0x2066, 0x206A)})
+_CONTROLS.update({code: None for code in (*range(0x2066, 0x206A), 0x2028, 0x2029, 0xFEFF)})
 _CONTROLS[0x09] = " "
 
 _QUOTE_PREFIX = re.compile(r"^\s*(?:>\s*)+")
