@@ -437,6 +437,8 @@ class LogReading:
     clues: tuple[LogClue, ...]
     unrecognised: tuple[LogLine, ...]
     """Non-blank lines no pattern, traceback or clue accounts for (for ``-v``); never dropped."""
+    source: str = ""
+    """The input's name (a file, ``-``), for evidence; empty for text without one."""
 
     def clue(self, name: str) -> LogClue | None:
         return next((clue for clue in self.clues if clue.name == name), None)

@@ -545,3 +545,11 @@ def test_corpus_stderr_cases_read_the_same_through_both_paths(name: str, text: s
     smoke = {d.cause for d in smoke_classify.classify(text) if d.kind is not LineKind.NOISE}
     pasted = set(causes_of(log_findings(read_log(text)))) - {"noise", "python-exception"}
     assert smoke == pasted, name
+
+
+def test_a_piece_of_a_longer_input_keeps_its_source_and_line_numbers() -> None:
+    reading = read_log(fixture("cudnn-version-kohya.txt"), source="report.md", first_line=40)
+    (event,) = reading.events
+    assert event.line.line_number == 40 and reading.source == "report.md"
+    (finding,) = log_findings(reading)
+    assert finding.evidence.startswith('report.md says, line 40: "E external/local_xla')

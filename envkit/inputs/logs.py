@@ -129,13 +129,16 @@ def neutralise(text: str) -> str:
     return _ESCAPES.sub("", text).translate(_CONTROLS)
 
 
-def read_log(text: str) -> LogReading:
-    """Every recognised line, exception and clue of ``text``, and the lines not recognised."""
+def read_log(text: str, source: str = "", first_line: int = 1) -> LogReading:
+    """Every recognised line, exception and clue of ``text``, and the lines not recognised.
+
+    ``source`` names the input in evidence (a file name); ``first_line`` is the number of the
+    text's first line in that input, for a piece cut out of a longer one."""
     reader = _Reader()
     lines = _ESCAPES.sub("", text).split("\n")
-    for number, raw in enumerate(lines, start=1):
+    for number, raw in enumerate(lines, start=first_line):
         reader.read(LogLine(number, _visible(raw)))
-    return reader.reading(len(lines) if text else 0)
+    return reader.reading(len(lines) if text else 0, source)
 
 
 def _visible(raw: str) -> str:
@@ -253,11 +256,12 @@ class _Reader:
     def _add_clue(self, name: str, value: str, line: LogLine) -> None:
         self.clues.setdefault((name, value), LogClue(name, value, line))
 
-    def reading(self, line_count: int) -> LogReading:
+    def reading(self, line_count: int, source: str) -> LogReading:
         return LogReading(
             line_count,
             tuple(self.events),
             tuple(self.exceptions),
             tuple(self.clues.values()),
             tuple(self.unrecognised),
+            source,
         )

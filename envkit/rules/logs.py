@@ -82,6 +82,8 @@ class _Facts:
     """True or False where the snapshot knows; None without one."""
     context_read: bool
     """The snapshot read the OS (so a plain Linux context is known, not assumed)."""
+    source: str
+    """The log's name, for evidence."""
 
     @property
     def version(self) -> str:
@@ -115,6 +117,7 @@ def _facts(reading: LogReading, snapshot: Snapshot | None) -> _Facts:
         conda_env,
         _gpu_present(snapshot),
         snapshot is not None and isinstance(snapshot.os, OsInfo),
+        reading.source,
     )
 
 
@@ -179,14 +182,18 @@ def log_findings(reading: LogReading, snapshot: Snapshot | None = None) -> tuple
         ordered.append((events[0].line.line_number, judge(events, reading, known)))
     event_lines = sorted(e.line.line_number for e in reading.events if e.effect != "noise")
     for exception in _unexplained(reading, event_lines):
-        ordered.append((exception.line.line_number, _exception_finding(exception)))
+        ordered.append((exception.line.line_number, _exception_finding(exception, reading.source)))
     if noise:
-        ordered.append((noise[0].line.line_number, _noise_finding(noise)))
+        ordered.append((noise[0].line.line_number, _noise_finding(noise, reading.source)))
     ordered.sort(key=lambda item: (item[1].severity.rank, item[0]))
     return tuple(finding for _, finding in ordered)
 
 
 # ---------------------------------------------------------------- shared pieces
+
+
+def _says_in(source: str) -> str:
+    return f"{source} says, " if source else "the log says, "
 
 
 def _trim(text: str, limit: int = _QUOTE_LIMIT) -> str:
@@ -225,7 +232,7 @@ def _make(
         title = "TensorFlow fails to import: " + title[0].lower() + title[1:]
     if chosen is Severity.INFO and events[0].effect == "gpu-setup":
         title += " (harmless on this machine: it has no NVIDIA GPU)"
-    evidence = "the log says, " + _quote(events) + more_evidence
+    evidence = _says_in(known.source) + _quote(events) + more_evidence
     if known.context_evidence:
         evidence += f"; context {known.context} from {known.context_evidence}"
     link = pattern.link if pattern else None
@@ -1289,7 +1296,7 @@ def _unexplained(reading: LogReading, event_lines: list[int]) -> list[PythonExce
     return kept
 
 
-def _exception_finding(exception: PythonException) -> Finding:
+def _exception_finding(exception: PythonException, source: str) -> Finding:
     module = exception.failing_module
     where = f" in {module}" if module else ""
     message = f": {_trim(exception.message, 160)}" if exception.message else ""
@@ -1297,8 +1304,8 @@ def _exception_finding(exception: PythonException) -> Finding:
     return EXCEPTION_CHECK.finding(
         Severity.ERROR,
         f"{exception.short_type}{where}{message}",
-        f'the log says, line {exception.line.line_number}: "{_trim(exception.line.text.strip())}"'
-        f"{frames}",
+        f"{_says_in(source)}line {exception.line.line_number}: "
+        f'"{_trim(exception.line.text.strip())}"{frames}',
         (
             f"# envkit does not know this error; the innermost frame names {module}"
             if module
@@ -1307,12 +1314,12 @@ def _exception_finding(exception: PythonException) -> Finding:
     )
 
 
-def _noise_finding(events: list[LogEvent]) -> Finding:
+def _noise_finding(events: list[LogEvent], source: str) -> Finding:
     causes = sorted({event.cause for event in events})
     return NOISE_CHECK.finding(
         Severity.INFO,
         f"{len(events)} log line{'s are' if len(events) > 1 else ' is'} known to be harmless "
         f"({', '.join(causes)})",
-        "the log says, " + _quote(events),
+        _says_in(source) + _quote(events),
         ("# TF_CPP_MIN_LOG_LEVEL=2 hides TensorFlow's informational lines",),
     )
