@@ -553,3 +553,19 @@ def test_a_piece_of_a_longer_input_keeps_its_source_and_line_numbers() -> None:
     assert event.line.line_number == 40 and reading.source == "report.md"
     (finding,) = log_findings(reading)
     assert finding.evidence.startswith('report.md says, line 40: "E external/local_xla')
+
+
+@pytest.mark.parametrize(
+    ("context", "harmful"),
+    [("wsl", HARMFUL_IN_WSL), ("container", HARMFUL_IN_CONTAINER)],
+)
+def test_no_excerpt_gets_a_harmful_command_in_wsl_or_a_container(
+    context: str, harmful: tuple[str, ...]
+) -> None:
+    changes = {"wsl_version": 2} if context == "wsl" else {"container": "docker"}
+    snapshot = replace_os(healthy(), **changes)
+    for name in CASES:
+        for finding in log_findings(read_log(fixture(name)), snapshot):
+            commands = [line for line in finding.fix if not line.lstrip().startswith("#")]
+            bad = [line for line in commands if any(word in line for word in harmful)]
+            assert not bad, (name, finding.check_id, bad)

@@ -726,9 +726,9 @@ def _driver_library_mismatch(events: list[LogEvent], reading: LogReading, known:
         fix: tuple[str, ...] = _driver_fix(known)
     elif known.context == "container":
         fix = (
-            "# the container gets the host's driver library when it starts: on the host",
-            "sudo reboot   # if the host's driver was upgraded since boot",
-            "# then start the container again",
+            "# the container gets the host's driver library when it starts: on the host, a "
+            "reboot if its driver was upgraded since boot (nvidia-smi there shows the mismatch "
+            "too), then start the container again",
         )
     else:
         fix = (
