@@ -3,8 +3,9 @@
 Each case is one YAML file taken from a public thread whose cause was confirmed there. A case
 gives either ``snapshot`` (the machine's facts, compactly; :func:`build_snapshot` turns them
 into envkit's real :class:`~envkit.model.Snapshot`, filling what the thread does not say with
-neutral values and naming each such fact) or ``stderr`` (the real log text, judged by the smoke
-classifier). ``must_name`` says what a correct diagnosis names; ``must_not`` lists fix lines it
+neutral values and naming each such fact) or ``stderr`` (the real log text, judged twice: by the
+smoke classifier, as if envkit's own job had printed it, and by ``envkit doctor --from``, as
+pasted text; both must name the cause). ``must_name`` says what a correct diagnosis names; ``must_not`` lists fix lines it
 must never print. Used by scripts/bench_cases.py and tests/test_cases.py.
 """
 
@@ -13,13 +14,14 @@ from __future__ import annotations
 import re
 import signal
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from envkit.doctor import diagnose
+from envkit.doctor import diagnose, diagnose_inputs
+from envkit.inputs import read_inputs
 from envkit.knowledge.cuda import max_cuda_for_driver
 from envkit.knowledge.tensorflow import tensorflow_release
 from envkit.model import (
@@ -45,7 +47,7 @@ from envkit.probes.nvml import _INIT_FAILURES
 from envkit.probes.system import CONTAINER_GPU_VARIABLES
 from envkit.probes.visible_devices import parse_visible_devices
 from envkit.smoke import classify
-from envkit.smoke.findings import findings_from
+from envkit.smoke.findings import findings_from, smoke_check_id
 from envkit.smoke.model import JobFailure, SmokeResult, SmokeSpec, StackInfo, Verdict
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "tests" / "cases"
@@ -188,7 +190,28 @@ def findings_for(case: Case) -> tuple[Finding, ...]:
 
 
 def judge(case: Case) -> CaseResult:
-    return verdict(case, findings_for(case))
+    by_smoke = verdict(case, findings_for(case))
+    if case.kind == "snapshot" or not by_smoke.hit:
+        return by_smoke
+    pasted = verdict(case, judge_pasted(case.data["stderr"]))
+    if pasted.hit:
+        return by_smoke
+    return CaseResult(case, False, f"doctor --from {pasted.why}", pasted.findings)
+
+
+def judge_pasted(text: str) -> tuple[Finding, ...]:
+    """What ``envkit doctor --from`` says of ``text`` pasted alone, each log verdict named by the
+    smoke check that reports the same cause (``log.<cause>`` is that check when envkit ran the
+    job), so that one case's requirements judge both paths."""
+    report = diagnose_inputs(read_inputs([("pasted.txt", text)]))
+    return tuple(_as_smoke_check(finding) for finding in report.findings)
+
+
+def _as_smoke_check(finding: Finding) -> Finding:
+    if not finding.check_id.startswith("log."):
+        return finding
+    cause = finding.check_id.removeprefix("log.")
+    return replace(finding, check_id=smoke_check_id(cause))
 
 
 def verdict(case: Case, findings: tuple[Finding, ...]) -> CaseResult:

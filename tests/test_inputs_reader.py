@@ -118,7 +118,12 @@ def test_real_pasted_page_every_part_found() -> None:
     assert (table.driver_version, table.cuda_version) == ("460.32.03", "11.2")
     assert table.gpus[0].values["product_name"] == "A100-SXM4-40GB"
     assert reading.leftover  # the shell sessions no reader claims go to the log seam
-    assert all(source.startswith("page.md#") for source, _ in reading.leftover)
+    # each read as a log whose line numbers count in the whole page, so its source is the page
+    assert all(source == "page.md" for source, _ in reading.leftover)
+    assert len(reading.logs) == len(reading.leftover)
+    for log in reading.logs:
+        for line in log.unrecognised:
+            assert text.split("\n")[line.line_number - 1].strip() == line.text.strip()
 
 
 def test_envkit_report_json_round_trip() -> None:

@@ -100,12 +100,9 @@ def doctor(
 
 def _diagnose_inputs(paths: list[str]) -> DoctorReport:
     from envkit.cli._from import read_from
-    from envkit.doctor import diagnose, with_findings
-    from envkit.inputs.snapshot import input_findings, snapshot_from
+    from envkit.doctor import diagnose_inputs
 
-    reading = read_from(paths)
-    snapshot = snapshot_from(reading)
-    return with_findings(diagnose(snapshot), input_findings(reading, snapshot))
+    return diagnose_inputs(read_from(paths))
 
 
 def _collect(target: str | None) -> Snapshot:
@@ -202,8 +199,9 @@ def _print_checks() -> None:
 
     from envkit.inputs.snapshot import INPUT_CHECKS
     from envkit.render.doctor import print_checks
+    from envkit.rules.logs import log_checks
     from envkit.rules.registry import all_checks
     from envkit.smoke import SMOKE_CHECKS
 
-    checks = (*(c.info for c in all_checks()), *SMOKE_CHECKS, *INPUT_CHECKS)
+    checks = (*(c.info for c in all_checks()), *SMOKE_CHECKS, *INPUT_CHECKS, *log_checks())
     print_checks(Console(highlight=False), checks)

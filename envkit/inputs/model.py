@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from envkit.model import Distribution, GpuProcess, Unavailable
+from envkit.model import Distribution, GpuProcess, LogReading, Unavailable
 
 KINDS: dict[str, str] = {
     "nvidia-smi-xml": "nvidia-smi -q -x",
@@ -25,6 +25,7 @@ KINDS: dict[str, str] = {
     "torch-collect-env": "python -m torch.utils.collect_env output",
     "envkit-report": "envkit report --json",
     "nvml-recording": "an NVML recording from scripts/record_nvml.py",
+    "log": "TensorFlow, CUDA, cuDNN, XLA or NCCL log lines, Python tracebacks and crash lines",
     "bug-report": "a pasted bug report holding any of these",
 }
 """Every kind of input envkit reads, and how a person would name it."""
@@ -102,6 +103,8 @@ class InputReading:
     """(source, text) no reader claimed: log lines and tracebacks, for the log reader."""
     unrecognised: tuple[str, ...] = ()
     """Sources in which nothing was recognised."""
+    logs: tuple[LogReading, ...] = ()
+    """Each leftover piece read as a log, its line numbers those of its whole input."""
 
     @property
     def warnings(self) -> tuple[str, ...]:

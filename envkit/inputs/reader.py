@@ -2,7 +2,8 @@
 
 :func:`read_inputs` takes (source, text) pairs; a pasted bug report is split at its code fences
 and each piece is read on its own, the text around them too. A piece that no reader claims is
-handed to :func:`leftover_text`, the one seam where a reader of log lines and tracebacks plugs in.
+handed to :func:`leftover_text` and read as a log (TensorFlow/CUDA lines, tracebacks, process
+exits) by :func:`envkit.inputs.logs.read_log`, with its line numbers in the whole input.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from collections.abc import Callable, Iterable
 
 from envkit import codec
 from envkit.inputs import envreports, nvsmi_text, nvsmi_xml, packages
+from envkit.inputs.logs import read_log
 from envkit.inputs.model import KINDS, InputReading, PackageList, Part
-from envkit.model import Snapshot
+from envkit.model import LogReading, Snapshot
 
 MAX_INPUT_BYTES = 64 * 1024 * 1024
 """Larger inputs are refused before reading (a 100-GPU -q -x dump is about 4 MB)."""
@@ -33,18 +35,20 @@ def kinds_sentence() -> str:
 def read_inputs(sources: Iterable[tuple[str, str]]) -> InputReading:
     parts: list[Part] = []
     leftover: list[tuple[str, str]] = []
+    logs: list[LogReading] = []
     unrecognised: list[str] = []
     for source, text in sources:
         found, rest = read_one(source, text)
         parts += found
-        leftover += rest
-        if not found:
+        leftover += ((log.source, text) for log, text in rest)
+        logs += (log for log, _ in rest)
+        if not found and not any(log.recognised for log, _ in rest):
             unrecognised.append(source)
-    return InputReading(tuple(parts), tuple(leftover), tuple(unrecognised))
+    return InputReading(tuple(parts), tuple(leftover), tuple(unrecognised), tuple(logs))
 
 
-def read_one(source: str, text: str) -> tuple[list[Part], list[tuple[str, str]]]:
-    """The parts of one input, and its pieces no reader claimed."""
+def read_one(source: str, text: str) -> tuple[list[Part], list[tuple[LogReading, str]]]:
+    """The parts of one input, and its pieces no reader claimed, each read as a log."""
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped.startswith("{"):
         json_part = _read_json(source, stripped)
@@ -52,33 +56,39 @@ def read_one(source: str, text: str) -> tuple[list[Part], list[tuple[str, str]]]
             return [json_part], []
     pieces = _pieces(text)
     parts: list[Part] = []
-    rest: list[tuple[str, str]] = []
-    for number, piece in enumerate(pieces, start=1):
+    rest: list[tuple[LogReading, str]] = []
+    for number, (first_line, piece) in enumerate(pieces, start=1):
         name = source if len(pieces) == 1 else f"{source}#{number}"
         found = read_piece(name, piece)
         if found:
             parts += found
         elif piece.strip():
-            rest.append(leftover_text(name, piece))
+            rest.append((leftover_text(source, piece, first_line), piece))
     return parts, rest
 
 
-def leftover_text(source: str, text: str) -> tuple[str, str]:
-    """The seam for pasted log lines and tracebacks: every piece no reader claims comes here."""
-    return source, text
+def leftover_text(source: str, text: str, first_line: int = 1) -> LogReading:
+    """A piece no other reader claims, read as a log; its line numbers count in the whole input."""
+    return read_log(text, source, first_line)
 
 
-def _pieces(text: str) -> list[str]:
+def _pieces(text: str) -> list[tuple[int, str]]:
+    """The input cut at its code fences: (number of the piece's first line, piece)."""
     fences = list(_FENCE.finditer(text))
     if not fences:
-        return [text]
-    pieces, last = [], 0
+        return [(1, text)]
+    pieces: list[tuple[int, str]] = []
+    last = 0
     for fence in fences:
-        pieces.append(text[last : fence.start()])
-        pieces.append(fence.group(2))
+        pieces.append((_line_of(text, last), text[last : fence.start()]))
+        pieces.append((_line_of(text, fence.start(2)), fence.group(2)))
         last = fence.end()
-    pieces.append(text[last:])
-    return [piece for piece in pieces if piece.strip()]
+    pieces.append((_line_of(text, last), text[last:]))
+    return [(line, piece) for line, piece in pieces if piece.strip()]
+
+
+def _line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
 
 
 def read_piece(source: str, text: str) -> list[Part]:

@@ -46,6 +46,10 @@ NOISE_CHECK = CheckInfo("log.noise", "tensorflow", "Lines of a pasted log known 
 EXCEPTION_CHECK = CheckInfo(
     "log.python-exception", "python", "A Python exception in a pasted log that no pattern names."
 )
+UNRECOGNISED_CHECK = CheckInfo(
+    "log.not-recognised", "tensorflow", "Lines of a pasted log that no pattern names (listed)."
+)
+_UNRECOGNISED_SHOWN = 40
 _DRIVER_DOWNLOADS = "https://www.nvidia.com/Download/index.aspx"
 _CONTAINER_TOOLKIT = "https://docs.nvidia.com/datacenter/cloud-native/container-toolkit/"
 
@@ -61,7 +65,31 @@ def check_info(cause: str) -> CheckInfo:
 def log_checks() -> tuple[CheckInfo, ...]:
     """Every check a pasted log can produce, for ``--list-checks``."""
     causes = tuple(p.pattern_id for p in log_table.log_patterns() if p.effect != "noise")
-    return (*(check_info(cause) for cause in causes), NOISE_CHECK, EXCEPTION_CHECK)
+    return (
+        *(check_info(cause) for cause in causes),
+        NOISE_CHECK,
+        EXCEPTION_CHECK,
+        UNRECOGNISED_CHECK,
+    )
+
+
+def unrecognised_lines_finding(readings: tuple[LogReading, ...]) -> Finding | None:
+    """One info finding listing, as evidence, the log lines no pattern knows: never dropped
+    silently, shown with ``-v``. None when every line was recognised, or no piece looked like
+    a log at all (no recognised line in it: then it is prose around the other parts)."""
+    lines = [(log.source, line) for log in readings if log.recognised for line in log.unrecognised]
+    if not lines:
+        return None
+    shown = [
+        f'{source}:{line.line_number}: "{_trim(line.text.strip(), 120)}"' for source, line in lines
+    ]
+    more = len(shown) - _UNRECOGNISED_SHOWN
+    evidence = "; ".join(shown[:_UNRECOGNISED_SHOWN]) + (f"; and {more} more" if more > 0 else "")
+    return UNRECOGNISED_CHECK.finding(
+        Severity.INFO,
+        f"{len(lines)} line(s) of the log are not recognised (not judged)",
+        evidence,
+    )
 
 
 # ---------------------------------------------------------------- the facts a verdict uses

@@ -289,6 +289,13 @@ _TABLE_CHECKS = {
 """The smoke check a table cause belongs to, where one fits; the others are smoke.log-line."""
 
 
+def smoke_check_id(cause: str) -> str:
+    """The smoke check under which the smoke run reports a log line of ``cause`` (a pattern
+    id): what the pasted-log verdict ``log.<cause>`` is called when envkit ran the job."""
+    known = _CAUSES.get(cause)
+    return (known[0] if known else _TABLE_CHECKS.get(cause, LOG_LINE)).check_id
+
+
 def _log_text(result: SmokeResult) -> str:
     """What the run logged, as far as the result keeps it: each class's first line, then the
     stderr tail (where a container's hostname or a WSL path shows the context)."""
