@@ -5,8 +5,9 @@ gives either ``snapshot`` (the machine's facts, compactly; :func:`build_snapshot
 into envkit's real :class:`~envkit.model.Snapshot`, filling what the thread does not say with
 neutral values and naming each such fact) or ``stderr`` (the real log text, judged twice: by the
 smoke classifier, as if envkit's own job had printed it, and by ``envkit doctor --from``, as
-pasted text; both must name the cause). ``must_name`` says what a correct diagnosis names; ``must_not`` lists fix lines it
-must never print. Used by scripts/bench_cases.py and tests/test_cases.py.
+pasted text; both must name the cause). ``must_name`` says what a correct diagnosis names;
+``must_not`` lists fix lines it must never print. Used by scripts/bench_cases.py and
+tests/test_cases.py.
 """
 
 from __future__ import annotations
