@@ -81,6 +81,17 @@ def eight_gpu_dump() -> str:
     return text[:start] + "".join(copies) + text[end:]
 
 
+def five_thousand_line_log() -> str:
+    """Real log excerpts of tests/fixtures/logs repeated to 5,000 lines: constructed for timing
+    only, never a fixture (a long training log with the lines that matter inside it)."""
+    pieces = [path.read_text() for path in sorted((FIXTURES / "logs").glob("*.txt"))]
+    lines: list[str] = []
+    while len(lines) < 5000:
+        for piece in pieces:
+            lines += piece.splitlines()
+    return "\n".join(lines[:5000]) + "\n"
+
+
 def median_cpu_s(argv: list[str], runs: int) -> float:
     """User + system CPU seconds of the child: steadier than wall time on a shared machine."""
     import resource
@@ -104,7 +115,10 @@ def bench_from(runs: int, dumps: int) -> None:
         folder = Path(scratch)
         dump = folder / "node-8gpu.xml"
         dump.write_text(eight_gpu_dump())
+        log = folder / "train.log"
+        log.write_text(five_thousand_line_log())
         for label, argv in {
+            "envkit doctor --from <5,000-line log>": [*envkit, "doctor", "--from", str(log)],
             "envkit doctor --from <pasted page>": [
                 *envkit,
                 "doctor",
