@@ -191,6 +191,10 @@ class PythonEnvInfo:
     distributions: tuple[Distribution, ...]
     environment: tuple[tuple[str, str], ...]
     """Allowlisted environment variables only, as (name, value) pairs."""
+    pointer_bits: int | None = None
+    """64 or 32: the pointer size, struct.calcsize("P") * 8; None in old snapshots."""
+    machine: str | None = None
+    """platform.machine() of the interpreter: x86_64, AMD64, aarch64, arm64, i686, armv7l, ..."""
 
     def version_of(self, name: str) -> str | None:
         wanted = normalize_name(name)
