@@ -8,8 +8,17 @@ from collections.abc import Iterator
 from packaging.requirements import InvalidRequirement, Requirement
 
 from envkit import knowledge
-from envkit.model import CheckInfo, Finding, PythonEnvInfo, Severity, Snapshot, TensorflowInfo
-from envkit.rules import advice, facts
+from envkit.model import (
+    CheckInfo,
+    Distribution,
+    Finding,
+    PythonEnvInfo,
+    Severity,
+    Snapshot,
+    TensorflowInfo,
+    normalize_name,
+)
+from envkit.rules import facts, tf_install
 from envkit.rules.registry import check
 
 KERAS_3_LINK = "https://keras.io/getting_started/#tensorflow--keras-2-backwards-compatibility"
@@ -27,16 +36,23 @@ def tensorflow_installed(snapshot: Snapshot, info: CheckInfo) -> Iterator[Findin
     env = facts.python_env(snapshot)
     if env is None or facts.tensorflow(snapshot) is not None:
         return
+    if tf_install.unsupported_architecture(snapshot) is not None:
+        return  # python.architecture says no wheel exists, and what to install instead
     release = knowledge.newest_tensorflow_for_python(env.version)
     if release is None:
         return  # python.version-for-tensorflow says why, and what to do
-    gpu = facts.nvidia_gpu_present(snapshot)
+    gpu = tf_install.gpu_intent(snapshot)
+    fix: tuple[str, ...] = (
+        f"{env.executable} -m {tf_install.pip_install_tensorflow(snapshot, release, gpu=gpu)}",
+    )
+    if gpu and facts.os_family(snapshot) == "windows" and not release.windows_native_gpu:
+        fix = (*fix, *tf_install.windows_wsl_steps())
     yield info.finding(
         Severity.WARNING,
         f"TensorFlow is not installed in {env.prefix}",
         f"no TensorFlow distribution among {len(env.distributions)} installed; "
         f"the newest for Python {facts.series(env.version)} is {release.version}",
-        (f"{env.executable} -m {advice.pip_install_tensorflow(snapshot, release, gpu=gpu)}",),
+        fix,
         PIP_INSTALL_LINK,
     )
 
@@ -46,11 +62,21 @@ def tensorflow_installed(snapshot: Snapshot, info: CheckInfo) -> Iterator[Findin
 )
 def one_distribution(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
     pair = _installed(snapshot)
-    if pair is None or len(pair[1].distributions) < 2:
+    if pair is None:
         return
     env, installed = pair
-    names = [d.name for d in installed.distributions]
-    listed = ", ".join(f"{d.name} {d.version}" for d in installed.distributions)
+    clashing = _clashing_distributions(installed)
+    if len(clashing) < 2:
+        return
+    names = [d.name for d in clashing]
+    listed = ", ".join(f"{d.name} {d.version}" for d in clashing)
+    release = knowledge.tensorflow_release(installed.version)
+    gpu = tf_install.gpu_intent(snapshot)
+    reinstall = (
+        tf_install.pip_install_exact(snapshot, release, installed.version, gpu=gpu)
+        if release is not None
+        else f'pip install "tensorflow=={installed.version}"'
+    )
     yield info.finding(
         Severity.ERROR,
         "Several TensorFlow distributions are installed over one another",
@@ -58,10 +84,37 @@ def one_distribution(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
         "was installed last",
         (
             f"{env.executable} -m pip uninstall --yes {' '.join(names)}",
-            f'{env.executable} -m pip install "tensorflow=={installed.version}"',
+            f"{env.executable} -m {reinstall}",
         ),
         "https://github.com/tensorflow/tensorflow/issues/51451",
     )
+
+
+def _clashing_distributions(installed: TensorflowInfo) -> list[Distribution]:
+    """The TensorFlow distributions minus those the primary one itself requires.
+
+    On native Windows ``tensorflow`` 2.10-2.18 is a small package that requires
+    ``tensorflow-intel`` of its own version (on Linux aarch64, ``tensorflow-cpu-aws``; on
+    Apple silicon 2.13-2.16, ``tensorflow-macos``): that pair is one install, not a clash.
+    """
+    required = {normalize_name(name) for name in _required_names(installed.requirements)}
+    primary = min(installed.distributions, key=lambda d: normalize_name(d.name) in required)
+    return [
+        d
+        for d in installed.distributions
+        if d is primary or normalize_name(d.name) not in required or d.version != installed.version
+    ]
+
+
+def _required_names(requirements: tuple[str, ...]) -> Iterator[str]:
+    """Names of the unconditional (no extra) requirements, whatever their platform marker."""
+    for line in requirements:
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if requirement.marker is None or "extra" not in str(requirement.marker):
+            yield requirement.name
 
 
 @check("tensorflow.gpu-package", "tensorflow", "The obsolete tensorflow-gpu package is not used.")
@@ -192,17 +245,21 @@ def gpu_build_on_gpu_machine(snapshot: Snapshot, info: CheckInfo) -> Iterator[Fi
     env, installed = pair
     release = knowledge.tensorflow_release(installed.version)
     names = " ".join(d.name for d in installed.distributions)
-    fix: tuple[str, ...] = (f"{env.executable} -m pip uninstall --yes {names}",)
-    if release is not None:
-        steps = advice.tensorflow_env_steps(snapshot, release, gpu=True)
-        fix = steps if steps[0].startswith("#") else (*fix, f"{env.executable} -m {steps[-1]}")
-    yield info.finding(
-        Severity.WARNING,
-        f"TensorFlow {installed.version} here is a CPU-only build; this machine has an NVIDIA GPU",
-        f"{names}: build_info says is_cuda_build={build.is_cuda_build}",
-        fix,
-        PIP_INSTALL_LINK,
+    evidence = f"{names}: build_info says is_cuda_build={build.is_cuda_build}"
+    title = (
+        f"TensorFlow {installed.version} here is a CPU-only build; this machine has an NVIDIA GPU"
     )
+    fix: tuple[str, ...] = (f"{env.executable} -m pip uninstall --yes {names}",)
+    if facts.os_family(snapshot) == "windows" and (
+        release is None or not release.windows_native_gpu
+    ):
+        title = f"TensorFlow {installed.version} on native Windows has no GPU build; use WSL 2"
+        evidence += "; from 2.11 TensorFlow uses the GPU on Windows only inside WSL 2"
+        fix = tf_install.windows_wsl_steps()
+    elif release is not None:
+        steps = tf_install.tensorflow_env_steps(snapshot, release, gpu=True)
+        fix = (*fix, f"{env.executable} -m {steps[-1]}")
+    yield info.finding(Severity.WARNING, title, evidence, fix, PIP_INSTALL_LINK)
 
 
 @check(
