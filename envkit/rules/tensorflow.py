@@ -10,6 +10,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from envkit import knowledge
 from envkit.model import (
     CheckInfo,
+    CudaLibrariesInfo,
     Distribution,
     Finding,
     PythonEnvInfo,
@@ -18,7 +19,7 @@ from envkit.model import (
     TensorflowInfo,
     normalize_name,
 )
-from envkit.rules import facts, tf_install
+from envkit.rules import cudnn_mismatch, facts, tf_install
 from envkit.rules.registry import check
 
 KERAS_3_LINK = "https://keras.io/getting_started/#tensorflow--keras-2-backwards-compatibility"
@@ -319,3 +320,84 @@ def and_cuda_pins(requirements: tuple[str, ...]) -> list[Requirement]:
         ):
             pins.append(requirement)
     return pins
+
+
+@check(
+    "tensorflow.system-cuda",
+    "tensorflow",
+    "The system cuDNN the loader finds is the one TensorFlow loads (before 2.14) or does not "
+    "shadow its pip wheels (2.14 and later).",
+)
+def system_cuda_matches(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
+    pair = _installed(snapshot)
+    build = facts.tensorflow_build(snapshot)
+    libraries = snapshot.cuda_libraries
+    if pair is None or build is None or not build.is_cuda_build:
+        return
+    if not isinstance(libraries, CudaLibrariesInfo) or not facts.nvidia_gpu_present(snapshot):
+        return
+    env, installed = pair
+    release = knowledge.tensorflow_release(installed.version)
+    wheel = env.version_of("nvidia-cudnn-cu12") or env.version_of("nvidia-cudnn-cu11")
+    if release is not None and release.and_cuda and wheel is not None:
+        yield from _shadowed_wheel(info, env, installed, libraries, wheel)
+    elif release is not None and not release.and_cuda and release.cudnn:
+        yield from _system_cudnn_for_old_tensorflow(info, env, installed, release, libraries)
+
+
+def _shadowed_wheel(
+    info: CheckInfo,
+    env: PythonEnvInfo,
+    installed: TensorflowInfo,
+    libraries: CudaLibrariesInfo,
+    wheel: str,
+) -> Iterator[Finding]:
+    for library in libraries.libraries:
+        if library.name != "libcudnn" or library.found_via != "LD_LIBRARY_PATH":
+            continue
+        mismatch = cudnn_mismatch.compare(library.version or "", wheel)
+        if mismatch is None:
+            continue
+        folder = library.path.rsplit("/", 1)[0]
+        yield info.finding(
+            Severity.WARNING,
+            f"A cuDNN {library.version} on LD_LIBRARY_PATH shadows the cuDNN wheel "
+            f"TensorFlow {installed.version} installed ({wheel})",
+            f"{library.path} comes first on the loader's path; TensorFlow then loads it "
+            f"instead of nvidia-cudnn-cu12 {wheel}, and fails if it is older or of another major",
+            (
+                f"# drop {folder} from LD_LIBRARY_PATH, e.g. for this shell:",
+                f'export LD_LIBRARY_PATH="$(echo "$LD_LIBRARY_PATH" | tr : "\\n" '
+                f'| grep -v -x "{folder}" | paste -sd:)"',
+                f'{env.executable} -c "import tensorflow as tf; '
+                "print(tf.config.list_physical_devices('GPU'))\"",
+            ),
+            "https://github.com/tensorflow/tensorflow/issues/60750",
+        )
+        return
+
+
+def _system_cudnn_for_old_tensorflow(
+    info: CheckInfo,
+    env: PythonEnvInfo,
+    installed: TensorflowInfo,
+    release: knowledge.TfRelease,
+    libraries: CudaLibrariesInfo,
+) -> Iterator[Finding]:
+    built = release.cudnn or ""
+    found = [v for v in libraries.versions_of("libcudnn") if len(v.split(".")) >= 1]
+    if not found:
+        return  # nothing on the loader's path: conda's own lib folder may hold it
+    comparisons = [cudnn_mismatch.compare(version, built) for version in found]
+    if any(c is None or c.compatible for c in comparisons):
+        return  # a fitting cuDNN is among those the loader finds
+    mismatch = next(c for c in comparisons if c is not None)
+    yield info.finding(
+        Severity.WARNING,
+        mismatch.describe("system cuDNN"),
+        f"TensorFlow {installed.version} loads the system's cuDNN (before 2.14 it brings none); "
+        f"the loader finds cuDNN {', '.join(found)}; TensorFlow {release.series} was built "
+        f"with cuDNN {built} and CUDA {release.cuda}",
+        cudnn_mismatch.keep_tensorflow_fix(mismatch, env.executable, installed.version),
+        "https://www.tensorflow.org/install/source#gpu",
+    )
