@@ -66,9 +66,11 @@ from envkit.knowledge.platform import (
 from envkit.knowledge.sources import Source, source, sources
 from envkit.knowledge.tensorflow import (
     AndCudaPins,
+    Keras2Package,
     Note,
     TfRelease,
     WindowsGpuBuild,
+    keras2_packages,
     newest_tensorflow,
     newest_tensorflow_for_cuda,
     newest_tensorflow_for_python,
@@ -92,6 +94,7 @@ __all__ = [
     "Fact",
     "GpuModel",
     "GpuSpecs",
+    "Keras2Package",
     "KernelSupport",
     "KnowledgeDataError",
     "Note",
@@ -111,6 +114,7 @@ __all__ = [
     "gpu_models",
     "has_and_cuda_extra",
     "is_compute_target",
+    "keras2_packages",
     "keras_major_default",
     "kernel_support",
     "legacy_keras_environment",

@@ -301,3 +301,42 @@ def _run_text(run: list[tuple[int, int]]) -> str:
     first, last = run[0], run[-1]
     text = f"{first[0]}.{first[1]}"
     return text if first == last else f"{text}-{last[0]}.{last[1]}"
+
+
+# ---------------------------------------------------------------- packages that need Keras 2
+
+
+@dataclass(frozen=True, slots=True)
+class Keras2Package:
+    """A package whose TensorFlow side needs Keras 2 (tf-keras) under TensorFlow 2.16+."""
+
+    package: str
+    keras_3_from: str | None
+    """The first release that works with Keras 3; None where none does."""
+    breaks_before: str | None
+    """Releases before this one fail under TensorFlow 2.16 whatever is installed."""
+    install: str | None
+    """The requirement that brings a working release: tensorflow-probability[tf]>=0.24."""
+    legacy_variable: bool
+    """It reads tf.keras, so TF_USE_LEGACY_KERAS=1 must point tf.keras at tf-keras."""
+    text: str
+    sources: tuple[str, ...]
+    """URLs."""
+
+
+@cache
+def keras2_packages() -> tuple[Keras2Package, ...]:
+    data = _data.load("keras2_packages.json")
+    urls = dict(_data.text_map(data, "sources"))
+    return tuple(
+        Keras2Package(
+            package=_data.text(row, "package"),
+            keras_3_from=_data.opt_text(row, "keras_3_from"),
+            breaks_before=_data.opt_text(row, "breaks_before"),
+            install=_data.opt_text(row, "install"),
+            legacy_variable=_data.flag(row, "legacy_variable", False),
+            text=_data.text(row, "text"),
+            sources=tuple(urls[key] for key in _data.source_keys(row)),
+        )
+        for row in _data.objs(data, "packages")
+    )

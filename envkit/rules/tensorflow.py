@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.version import Version
 
 from envkit import knowledge
 from envkit.model import (
@@ -158,23 +159,9 @@ def keras_matches(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
         yield _keras_pin_finding(info, env, installed, release, f"Keras {keras} is Keras 3")
     elif keras is not None and keras.major < 3 and release.keras_major_default >= 3:
         yield _keras_pin_finding(info, env, installed, release, f"Keras {keras} is Keras 2")
-    if (
-        release.keras_major_default >= 3
-        and not legacy
-        and env.version_of("transformers") is not None
-        and env.version_of("tf-keras") is None
-    ):
-        yield info.finding(
-            Severity.WARNING,
-            "transformers' TensorFlow models need Keras 2 (tf-keras), which is not installed",
-            f"TensorFlow {installed.version} brings Keras 3; transformers "
-            f"{env.version_of('transformers')} refuses Keras 3 for its TF models",
-            (
-                f'{env.executable} -m pip install "tf-keras=={release.series}.*"',
-                "export TF_USE_LEGACY_KERAS=1   # before TensorFlow is imported",
-            ),
-            "https://github.com/huggingface/transformers/issues/34761",
-        )
+    if release.keras_major_default >= 3:
+        for package in knowledge.keras2_packages():
+            yield from _keras_2_package(info, env, installed, release, package, legacy=legacy)
     if legacy and release.keras_major_default >= 3 and env.version_of("tf-keras") is None:
         yield info.finding(
             Severity.ERROR,
@@ -183,6 +170,57 @@ def keras_matches(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
             (f'{env.executable} -m pip install "tf-keras=={release.series}.*"',),
             KERAS_3_LINK,
         )
+
+
+def _keras_2_package(
+    info: CheckInfo,
+    env: PythonEnvInfo,
+    installed: TensorflowInfo,
+    release: knowledge.TfRelease,
+    package: knowledge.Keras2Package,
+    *,
+    legacy: bool,
+) -> Iterator[Finding]:
+    """A package that needs Keras 2 under a TensorFlow whose tf.keras is Keras 3."""
+    version = env.version_of(package.package)
+    parsed = facts.version(version)
+    if version is None or parsed is None:
+        return
+    if package.keras_3_from is not None and parsed >= Version(package.keras_3_from):
+        return
+    tf_keras = f'{env.executable} -m pip install "tf-keras=={release.series}.*"'
+    legacy_line = "export TF_USE_LEGACY_KERAS=1   # before TensorFlow is imported"
+    link = package.sources[0] if package.sources else KERAS_3_LINK
+    if package.breaks_before is not None and parsed < Version(package.breaks_before):
+        yield info.finding(
+            Severity.ERROR,
+            f"{package.package} {version} does not work with TensorFlow {installed.version} "
+            "(Keras 3)",
+            package.text,
+            (
+                f'{env.executable} -m pip install "{package.install}" '
+                f'"tf-keras=={release.series}.*"',
+                f"# or keep {package.package} {version} with TensorFlow 2.15 or older, "
+                "in another environment",
+            ),
+            link,
+        )
+        return
+    missing_tf_keras = env.version_of("tf-keras") is None
+    missing_variable = package.legacy_variable and not legacy
+    if not missing_tf_keras and not missing_variable:
+        return
+    fix = ((tf_keras,) if missing_tf_keras else ()) + ((legacy_line,) if missing_variable else ())
+    needs = "Keras 2 (tf-keras" + (
+        " and TF_USE_LEGACY_KERAS=1)" if package.legacy_variable else ")"
+    )
+    yield info.finding(
+        Severity.WARNING,
+        f"{package.package} {version} needs {needs} under TensorFlow {installed.version}",
+        f"TensorFlow {installed.version} brings Keras 3; {package.text}",
+        fix,
+        link,
+    )
 
 
 def _keras_pin_finding(
