@@ -439,3 +439,77 @@ def _system_cudnn_for_old_tensorflow(
         cudnn_mismatch.keep_tensorflow_fix(mismatch, env.executable, installed.version),
         "https://www.tensorflow.org/install/source#gpu",
     )
+
+
+@check(
+    "tensorflow.release-defect",
+    "tensorflow",
+    "The installed TensorFlow release has no known defect that this setup runs into.",
+)
+def known_release_defects(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
+    pair = _installed(snapshot)
+    if pair is None or not facts.nvidia_gpu_present(snapshot):
+        return
+    env, installed = pair
+    family = facts.os_family(snapshot)
+    library_path = dict(env.environment).get("LD_LIBRARY_PATH", "")
+    for defect in knowledge.release_facts(installed.version, "defect"):
+        if defect.platform == "linux" and family in {"windows", "macos"}:
+            continue
+        if defect.needs_nvidia_wheels and (not env.nvidia_wheels() or "/nvidia/" in library_path):
+            continue
+        yield info.finding(
+            Severity.WARNING,
+            f"TensorFlow {installed.version} has a known defect here: {defect.key}",
+            defect.text,
+            tuple(line.replace("{python}", env.executable) for line in defect.fix),
+            defect.sources[0] if defect.sources else None,
+        )
+
+
+@check(
+    "tensorflow.gpu-minimum",
+    "tensorflow",
+    "Each GPU meets the lowest compute capability the installed TensorFlow's wheels run on.",
+)
+def gpu_meets_release_minimum(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
+    pair = _installed(snapshot)
+    build = facts.tensorflow_build(snapshot)
+    if pair is None or build is None or not build.is_cuda_build:
+        return
+    if build.cuda_compute_capabilities:
+        return  # the wheel's own list is known: nvidia.gpu-architecture judges it
+    installed = pair[1]
+    minimum = knowledge.min_compute_capability(installed.version)
+    floor = facts.version(minimum.key) if minimum else None
+    if minimum is None or floor is None:
+        return
+    for gpu in facts.healthy_gpus(snapshot):
+        have = gpu.compute_capability
+        parsed = facts.version(have)
+        if have is None or parsed is None or parsed >= floor:
+            continue
+        yield info.finding(
+            Severity.ERROR,
+            f"GPU {gpu.index} ({gpu.name}, compute capability {have}) is older than TensorFlow "
+            f"{installed.version} supports (≥ {minimum.key})",
+            f"TensorFlow {installed.version}: {minimum.text}",
+            _older_gpu_route(snapshot, have, installed.version),
+            "https://www.tensorflow.org/install/pip#hardware_requirements",
+        )
+
+
+def _older_gpu_route(
+    snapshot: Snapshot, compute_capability: str, installed: str
+) -> tuple[str, ...]:
+    last = knowledge.last_release_for_compute_capability(compute_capability)
+    if last is None:
+        return (
+            f"# no TensorFlow release runs on compute capability {compute_capability}: "
+            "TensorFlow can use only the CPU on this machine",
+        )
+    steps = [f"# TensorFlow {last.series} is the newest whose wheels run on {compute_capability}:"]
+    steps.extend(
+        tf_install.tensorflow_env_steps(snapshot, last, gpu=True, env_name=f"tf{last.series}")
+    )
+    return tuple(steps)
