@@ -179,3 +179,37 @@ def test_python_mismatch_keeps_the_version_first_and_names_the_major_move() -> N
     move = finding.fix.index("# or keep Python 3.8 and move to TensorFlow 2.13:")
     assert "a new major" in finding.fix[move + 1]
     assert finding.fix[-1] == 'pip install "tensorflow==2.13.*"'
+
+
+def _kepler_k80(snapshot: Snapshot) -> Snapshot:
+    """NVIDIA's Tesla K80 (Kepler, compute capability 3.7) on driver 470.141.03, a real R470
+    release; R470 is Kepler's last branch (lifecycle.md)."""
+    from envkit.model import NvmlInfo
+
+    assert isinstance(snapshot.nvml, NvmlInfo)
+    gpu = dataclasses.replace(snapshot.nvml.gpus[0], name="Tesla K80", compute_capability="3.7")
+    nvml = dataclasses.replace(
+        snapshot.nvml, driver_version="470.141.03", cuda_driver_version="11.4", gpus=(gpu,)
+    )
+    return dataclasses.replace(snapshot, nvml=nvml)
+
+
+def test_install_route_fits_the_gpu_generation() -> None:
+    snapshot = replace_python(_no_tensorflow(_kepler_k80(healthy())), version="3.11.9")
+    [finding] = run_check("tensorflow.installed", snapshot)
+    assert not any("and-cuda" in line for line in finding.fix)
+    assert "driver branch 470 is the last for Kepler" in finding.fix[0]
+    assert finding.fix[1] == "conda create -n tf2.11 python=3.10 --yes"
+    assert finding.fix[-1] == 'pip install "tensorflow==2.11.*"'
+    release, held_back = tf_install.release_for_machine(healthy(), "3.12")
+    assert release is not None and release.series == "2.21" and held_back is None
+
+
+def test_32_bit_from_the_platform_tag_of_an_old_snapshot() -> None:
+    snapshot = replace_python(
+        _no_tensorflow(_windows(healthy())), pointer_bits=None, machine=None, platform_tag="win32"
+    )
+    assert run_check("python.architecture", snapshot)
+    assert run_check("tensorflow.installed", snapshot) == []
+    amd64 = replace_python(snapshot, platform_tag="win-amd64")
+    assert run_check("python.architecture", amd64) == []

@@ -41,36 +41,56 @@ def current_python(snapshot: Snapshot, release: knowledge.TfRelease) -> str:
 
 
 def current_stack_steps(snapshot: Snapshot) -> tuple[str, ...]:
-    """A fresh environment with the newest TensorFlow, a Python in support, and, where the
-    driver is too old for it, the driver first."""
-    release = knowledge.newest_tensorflow()
-    gpu = tf_install.gpu_intent(snapshot)
+    """A fresh environment with the newest TensorFlow this machine runs, a Python in support,
+    and, where the driver is too old for it, the driver first."""
+    if tf_install.unsupported_architecture(snapshot) is not None:
+        return tf_install.sixty_four_bit_python_steps(snapshot)
+    chosen, held_back = tf_install.release_for_machine(snapshot, None)
+    release = chosen or knowledge.newest_tensorflow()
+    gpu = tf_install.gpu_intent(snapshot) and chosen is not None
     python = current_python(snapshot, release)
     installed = facts.tensorflow(snapshot)
-    steps: list[str] = []
-    steps.extend(_driver_route(snapshot) if gpu else ())
+    steps: list[str] = [held_back] if held_back else []
+    steps.extend(_driver_route(snapshot, release) if gpu else ())
     note = tf_install.major_change_note(installed.version if installed else None, release)
     if note:
         steps.append(note)
     env_steps = tf_install.tensorflow_env_steps(snapshot, release, gpu=gpu)
     if env_steps and env_steps[0].startswith("conda create"):
         env_steps = (f"conda create -n tf python={python} --yes", *env_steps[1:])
+    if installed is None and env_steps and env_steps[0].startswith("conda create"):
+        # No TensorFlow here: which one to install (or which environment already has it)
+        # is the TensorFlow area's finding; this one only names a Python in support.
+        env_steps = (*env_steps[:2], "# then install TensorFlow as the TensorFlow finding says")
     steps.extend(env_steps)
     return tuple(steps)
 
 
-def _driver_route(snapshot: Snapshot) -> tuple[str, ...]:
+def _driver_route(
+    snapshot: Snapshot, release: knowledge.TfRelease | None = None
+) -> tuple[str, ...]:
     nvml = facts.nvml(snapshot)
     if nvml is None or facts.os_family(snapshot) in {"macos", "windows", "wsl2"}:
         return ()
-    minimum = knowledge.tensorflow_docs_min_driver()
-    if knowledge.driver_at_least(nvml.driver_version, minimum):
+    target = release or knowledge.newest_tensorflow()
+    minimum = _min_driver_for(target)
+    if minimum is None or knowledge.driver_at_least(nvml.driver_version, minimum):
         return ()
     return (
         f"# driver {nvml.driver_version} is too old for TensorFlow "
-        f"{knowledge.newest_tensorflow().series} (needs ≥ {minimum}); first:",
+        f"{target.series} (needs ≥ {minimum}); first:",
         *advice.install_driver_steps(snapshot, minimum),
     )
+
+
+def _min_driver_for(release: knowledge.TfRelease) -> str | None:
+    """The oldest Linux driver the release's CUDA runs on (by minor version compatibility)."""
+    if release is knowledge.newest_tensorflow():
+        return knowledge.tensorflow_docs_min_driver()
+    requirement = knowledge.driver_requirement(release.cuda) if release.cuda else None
+    if requirement is None:
+        return None
+    return requirement.minor_compat_min_driver or requirement.toolkit_min_driver
 
 
 def _when(life: lifecycle.Lifetime) -> str:
@@ -190,7 +210,8 @@ def driver_end_of_life(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]
     nvml = facts.nvml(snapshot)
     if nvml is None:
         return
-    route = _driver_route(snapshot)
+    chosen, _ = tf_install.release_for_machine(snapshot, None)
+    route = _driver_route(snapshot, chosen) if chosen is not None else ()
     ended_on = _branch_ended_on(nvml.driver_version, _today(snapshot))
     if not route or ended_on is None:
         return  # a driver that runs current TensorFlow is judged by the nvidia checks
@@ -199,7 +220,7 @@ def driver_end_of_life(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]
         Severity.WARNING,
         f"NVIDIA driver {nvml.driver_version} is from a branch past its end of life",
         f"branch {branch} ended {ended_on}; the driver is also older than TensorFlow "
-        f"{knowledge.newest_tensorflow().series} needs",
+        f"{chosen.series if chosen else knowledge.newest_tensorflow().series} needs",
         route[1:],
         DRIVER_LINK,
     )

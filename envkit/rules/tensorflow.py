@@ -40,20 +40,50 @@ def tensorflow_installed(snapshot: Snapshot, info: CheckInfo) -> Iterator[Findin
         return
     if tf_install.unsupported_architecture(snapshot) is not None:
         return  # python.architecture says no wheel exists, and what to install instead
-    release = knowledge.newest_tensorflow_for_python(env.version)
-    if release is None:
+    newest_for_python = knowledge.newest_tensorflow_for_python(env.version)
+    if newest_for_python is None:
         return  # python.version-for-tensorflow says why, and what to do
-    gpu = tf_install.gpu_intent(snapshot)
+    release, held_back = tf_install.release_for_machine(snapshot, env.version)
+    if release is None and held_back:
+        other, _ = tf_install.release_for_machine(snapshot, None)
+        if other is not None:  # another Python has a release the GPUs run: a new environment
+            yield info.finding(
+                Severity.WARNING,
+                f"TensorFlow is not installed in {env.prefix}",
+                f"no TensorFlow distribution among {len(env.distributions)} installed; this "
+                f"machine's GPUs run TensorFlow {other.series} at most, which has no wheel for "
+                f"Python {facts.series(env.version)}",
+                (
+                    held_back,
+                    *tf_install.tensorflow_env_steps(
+                        snapshot, other, gpu=True, env_name=f"tf{other.series}"
+                    ),
+                ),
+                PIP_INSTALL_LINK,
+            )
+            return
+    gpu = tf_install.gpu_intent(snapshot) and release is not None
+    chosen = release or newest_for_python
     fix: tuple[str, ...] = (
-        f"{env.executable} -m {tf_install.pip_install_tensorflow(snapshot, release, gpu=gpu)}",
+        *((held_back,) if held_back else ()),
+        f"{env.executable} -m {tf_install.pip_install_tensorflow(snapshot, chosen, gpu=gpu)}",
     )
-    if gpu and facts.os_family(snapshot) == "windows" and not release.windows_native_gpu:
+    linux = facts.os_family(snapshot) in tf_install.LINUX_FAMILIES
+    if gpu and linux and not chosen.and_cuda and chosen.cuda and chosen.cudnn:
+        conda_cuda = (
+            f"conda install -c conda-forge cudatoolkit={chosen.cuda} cudnn={chosen.cudnn} --yes"
+        )
+        fix = (*fix[:-1], conda_cuda, fix[-1])
+    if gpu and facts.os_family(snapshot) == "windows" and not chosen.windows_native_gpu:
         fix = (*fix, *tf_install.windows_wsl_steps())
+    which = (
+        "that this machine's GPUs run" if held_back else "for Python " + facts.series(env.version)
+    )
     yield info.finding(
         Severity.WARNING,
         f"TensorFlow is not installed in {env.prefix}",
         f"no TensorFlow distribution among {len(env.distributions)} installed; "
-        f"the newest for Python {facts.series(env.version)} is {release.version}",
+        f"the newest {which} is {chosen.version}",
         fix,
         PIP_INSTALL_LINK,
     )
@@ -77,7 +107,8 @@ def one_distribution(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
     reinstall = (
         tf_install.pip_install_exact(snapshot, release, installed.version, gpu=gpu)
         if release is not None
-        else f'pip install "tensorflow=={installed.version}"'
+        else f'pip install "{tf_install.package_for_version(installed.version, gpu=gpu)}'
+        f'=={installed.version}"'
     )
     yield info.finding(
         Severity.ERROR,
@@ -100,12 +131,18 @@ def _clashing_distributions(installed: TensorflowInfo) -> list[Distribution]:
     Apple silicon 2.13-2.16, ``tensorflow-macos``): that pair is one install, not a clash.
     """
     required = {normalize_name(name) for name in _required_names(installed.requirements)}
+    required |= _PLATFORM_BUILDS if not installed.requirements else set()
     primary = min(installed.distributions, key=lambda d: normalize_name(d.name) in required)
     return [
         d
         for d in installed.distributions
         if d is primary or normalize_name(d.name) not in required or d.version != installed.version
     ]
+
+
+_PLATFORM_BUILDS = frozenset({"tensorflow-intel", "tensorflow-cpu-aws", "tensorflow-macos"})
+"""What tensorflow requires on Windows (2.10-2.18), Linux aarch64 and Apple silicon, for
+snapshots whose Requires-Dist lines are missing."""
 
 
 def _required_names(requirements: tuple[str, ...]) -> Iterator[str]:
@@ -298,6 +335,9 @@ def gpu_build_on_gpu_machine(snapshot: Snapshot, info: CheckInfo) -> Iterator[Fi
     elif release is not None:
         steps = tf_install.tensorflow_env_steps(snapshot, release, gpu=True)
         fix = (*fix, f"{env.executable} -m {steps[-1]}")
+    else:
+        package = tf_install.package_for_version(installed.version, gpu=True)
+        fix = (*fix, f'{env.executable} -m pip install "{package}=={installed.version}"')
     yield info.finding(Severity.WARNING, title, evidence, fix, PIP_INSTALL_LINK)
 
 

@@ -11,9 +11,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from envkit import knowledge
+from envkit.knowledge.versions import major_minor_key
 from envkit.model import Snapshot, normalize_name
-from envkit.rules import facts
+from envkit.rules import drivers, facts
 
 LINUX_FAMILIES = frozenset({"ubuntu", "debian", "fedora", "rhel", "wsl2", "linux"})
 MIGRATE_LINK = "https://www.tensorflow.org/guide/migrate"
@@ -49,6 +52,12 @@ def package_name(snapshot: Snapshot, release: knowledge.TfRelease, *, gpu: bool)
     if gpu and family in LINUX_FAMILIES and release.and_cuda:
         return "tensorflow[and-cuda]"
     return "tensorflow"
+
+
+def package_for_version(version: str, *, gpu: bool) -> str:
+    """For a version envkit's table lacks: tensorflow-gpu for a 1.x GPU install, else
+    tensorflow (2.1 and later carry the GPU build)."""
+    return "tensorflow-gpu" if gpu and _is_1x(version) else "tensorflow"
 
 
 def pip_install_tensorflow(snapshot: Snapshot, release: knowledge.TfRelease, *, gpu: bool) -> str:
@@ -158,6 +167,10 @@ _WHEEL_MACHINES = {
 aarch64, Windows x86-64, macOS Apple silicon and, to 2.16, Intel)."""
 
 
+_32_BIT_TAG_ENDINGS = ("-i386", "-i586", "-i686", "-x86", "-armv7l", "-armv6l", "-arm")
+"""sysconfig.get_platform() of 32-bit interpreters: win32, linux-i686, linux-armv7l, ..."""
+
+
 def unsupported_architecture(snapshot: Snapshot) -> str | None:
     """Why no TensorFlow wheel installs into the examined interpreter, or None when one does
     (or when an old snapshot does not say)."""
@@ -166,6 +179,9 @@ def unsupported_architecture(snapshot: Snapshot) -> str | None:
         return None
     if env.pointer_bits is not None and env.pointer_bits < 64:
         return f"this Python is {env.pointer_bits}-bit ({env.machine or 'machine unknown'})"
+    tag = env.platform_tag.lower()
+    if env.pointer_bits is None and (tag == "win32" or tag.endswith(_32_BIT_TAG_ENDINGS)):
+        return f"this Python is 32-bit (platform {env.platform_tag})"
     if env.machine is None:
         return None
     family = facts.os_family(snapshot)
@@ -193,4 +209,96 @@ def sixty_four_bit_python_steps(snapshot: Snapshot) -> tuple[str, ...]:
         "and Apple silicon (macOS) only:",
         "# use a 64-bit OS and Python on one of these (Miniconda's x86_64 or aarch64 installer),",
         "# or build TensorFlow from source: https://www.tensorflow.org/install/source",
+    )
+
+
+# ---------------------------------------------------------------- a release this machine runs
+
+
+def release_for_machine(
+    snapshot: Snapshot, python_version: str | None
+) -> tuple[knowledge.TfRelease | None, str | None]:
+    """The newest TensorFlow with a wheel for ``python_version`` (any, when None) that every
+    GPU here can run: its compute capability meets the release's minimum, and the last driver
+    branch of the GPU's generation reaches the release's CUDA. With a comment line when the
+    GPUs held the choice back, and (None, comment) when no release runs on them."""
+    releases = [
+        r
+        for r in knowledge.tensorflow_releases()
+        if python_version is None or r.has_wheel_for(python_version)
+    ]
+    if not releases:
+        return None, None
+    limits = _gpu_limits(snapshot)
+    fitting = [r for r in releases if all(limit.runs(r) for limit in limits)]
+    newest = releases[-1]
+    if fitting and fitting[-1] is newest:
+        return newest, None
+    held_by = "; ".join(limit.describe() for limit in limits if not limit.runs(newest))
+    if not fitting:
+        where = f" with Python {facts.series(python_version)}" if python_version else ""
+        return None, f"# {held_by}: no TensorFlow release{where} runs on it"
+    chosen = fitting[-1]
+    return chosen, f"# {held_by}: TensorFlow {chosen.series} is the newest that runs on it"
+
+
+@dataclass(frozen=True, slots=True)
+class _GpuLimit:
+    name: str
+    compute_capability: str | None
+    architecture: str | None
+    last_branch: str | None
+    max_cuda: str | None
+
+    def runs(self, release: knowledge.TfRelease) -> bool:
+        have = facts.version(self.compute_capability)
+        minimum = knowledge.min_compute_capability(release.version)
+        floor = facts.version(minimum.key) if minimum else None
+        if have is not None and floor is not None and have < floor:
+            return False
+        if self.max_cuda and release.cuda:
+            return major_minor_key(release.cuda) <= major_minor_key(self.max_cuda)
+        return True
+
+    def describe(self) -> str:
+        parts = [self.name]
+        if self.compute_capability:
+            parts.append(f"compute capability {self.compute_capability}")
+        else:
+            parts.append("compute capability unknown until a driver runs (check it then)")
+        if self.last_branch and self.max_cuda:
+            parts.append(
+                f"driver branch {self.last_branch} is the last for {self.architecture}, "
+                f"and it reaches CUDA {self.max_cuda}"
+            )
+        return ", ".join(parts)
+
+
+def _gpu_limits(snapshot: Snapshot) -> list[_GpuLimit]:
+    """One limit per GPU: NVML's (compute capability and generation), else the PCI bus's
+    (generation only: the compute capability is unknown until a driver runs)."""
+    nvml_gpus = facts.healthy_gpus(snapshot)
+    if nvml_gpus:
+        return [
+            _gpu_limit(
+                f"GPU {gpu.index} {gpu.name or ''}".strip(),
+                gpu.compute_capability,
+                drivers.gpu_generation_of(gpu),
+            )
+            for gpu in nvml_gpus
+        ]
+    kernel = facts.kernel(snapshot)
+    return [
+        _gpu_limit(f"the GPU at PCI {pci.address}", None, drivers.pci_generation(pci))
+        for pci in (kernel.pci_gpus if kernel else ())
+    ]
+
+
+def _gpu_limit(
+    name: str, compute_capability: str | None, generation: knowledge.GpuGeneration | None
+) -> _GpuLimit:
+    branch = generation.last_branch if generation else None
+    max_cuda = knowledge.max_cuda_for_driver(f"{branch}.999.99") if branch else None
+    return _GpuLimit(
+        name, compute_capability, generation.architecture if generation else None, branch, max_cuda
     )
