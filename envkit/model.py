@@ -191,6 +191,10 @@ class PythonEnvInfo:
     distributions: tuple[Distribution, ...]
     environment: tuple[tuple[str, str], ...]
     """Allowlisted environment variables only, as (name, value) pairs."""
+    pointer_bits: int | None = None
+    """64 or 32: the pointer size, struct.calcsize("P") * 8; None in old snapshots."""
+    machine: str | None = None
+    """platform.machine() of the interpreter: x86_64, AMD64, aarch64, arm64, i686, armv7l, ..."""
 
     def version_of(self, name: str) -> str | None:
         wanted = normalize_name(name)
@@ -249,6 +253,44 @@ class CondaInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class CudaLibrary:
+    """One CUDA runtime or cuDNN library file the dynamic loader can find."""
+
+    name: str
+    """libcudart or libcudnn."""
+    version: str | None
+    """From the file name the link resolves to: libcudnn.so.8.9.7 -> 8.9.7; None if bare."""
+    path: str
+    found_via: str
+    """LD_LIBRARY_PATH, ldconfig (the loader's cache) or toolkit (a CUDA toolkit's lib64)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CudaToolkit:
+    root: str
+    """/usr/local/cuda-11.8, or the folder above the bin/ of the nvcc on PATH."""
+    version: str | None
+    """From version.json or version.txt: 11.8.89."""
+    nvcc: str | None
+    on_path: bool
+    """Its nvcc is the first on PATH."""
+
+
+@dataclass(frozen=True, slots=True)
+class CudaLibrariesInfo:
+    """System CUDA the loader can find: TensorFlow before 2.14 loads these, and they can
+    shadow the NVIDIA pip wheels of later ones."""
+
+    toolkits: tuple[CudaToolkit, ...]
+    libraries: tuple[CudaLibrary, ...]
+
+    def versions_of(self, name: str) -> tuple[str, ...]:
+        return tuple(
+            dict.fromkeys(lib.version for lib in self.libraries if lib.name == name and lib.version)
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     schema_version: str
     envkit_version: str
@@ -264,6 +306,8 @@ class Snapshot:
     python: PythonEnvInfo | Unavailable
     tensorflow: TensorflowInfo | Unavailable
     conda: CondaInfo | Unavailable
+    cuda_libraries: CudaLibrariesInfo | Unavailable | None = None
+    """System CUDA toolkits and libraries on the loader's path; None in older snapshots."""
 
 
 def normalize_name(name: str) -> str:

@@ -28,6 +28,7 @@ PINNED_TOP_LEVEL_KEYS = {
     "python",
     "tensorflow",
     "conda",
+    "cuda_libraries",  # optional (older snapshots lack it): system CUDA the loader finds
 }
 
 

@@ -195,6 +195,8 @@ def test_standin_cudnn_failures_on_import(tmp_path: Path) -> None:
     cudnn = [f for f in findings_from(result) if f.check_id == "smoke.cudnn"]
     assert {f.severity for f in cudnn} == {Severity.ERROR}
     assert any("8.7.0 but source was compiled with: 8.9.4" in f.evidence for f in cudnn)
+    # the title names the direction and both versions (issue #9)
+    assert any("8.7.0" in f.title and "8.9.4" in f.title and "older" in f.title for f in cudnn)
 
 
 @pytest.mark.parametrize(

@@ -85,3 +85,19 @@ CHECKS: tuple[CheckInfo, ...] = (
     KERAS,
     NUMPY,
 )
+
+# ---------------------------------------------------------------- added for issue #9 (tfjudge)
+
+LOCATION = CheckInfo(
+    "envfile.location",
+    "python",
+    "pip lines that install from a path or URL are read (wheel names give name and version).",
+)
+PYTHON_EOL = CheckInfo(
+    "envfile.python-eol", "python", "The Python the file pins still gets security fixes."
+)
+PYTHON_CONFLICT = CheckInfo(
+    "envfile.python-conflict", "python", "The file's python pins admit one common version."
+)
+
+CHECKS += (LOCATION, PYTHON_EOL, PYTHON_CONFLICT)

@@ -6,6 +6,7 @@ doctor and the generator read, so a file :func:`envkit.envfiles.spec_for` writes
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -22,6 +23,7 @@ from envkit.envfiles.deps import (
     pin_specifier,
 )
 from envkit.envfiles.reading import EnvDocument, read_document
+from envkit.knowledge import lifecycle
 from envkit.knowledge.versions import major_minor_key, numeric_parts
 from envkit.model import Finding, Severity
 
@@ -121,18 +123,31 @@ def _context(doc: EnvDocument) -> _Context:
     return _Context(doc, python, tf_dep, release)
 
 
+def _python_deps(doc: EnvDocument) -> tuple[Dep, ...]:
+    return tuple(dep for dep in doc.conda_deps() if dep.name == "python")
+
+
 def _python_dep(doc: EnvDocument) -> Dep | None:
-    found = [dep for dep in doc.conda_deps() if dep.name == "python"]
-    return found[0] if found else None
+    """The bounded python line where there is one (else the first): the one that decides."""
+    found = _python_deps(doc)
+    bounded = [dep for dep in found if not dep.unpinned]
+    chosen = bounded or list(found)
+    return chosen[0] if chosen else None
 
 
 def _python_of(doc: EnvDocument) -> str | None:
-    """The series conda installs: the newest a bounded python spec admits."""
-    dep = _python_dep(doc)
-    if dep is None or dep.unpinned:
+    """The series conda installs: the newest that every python line admits, where one is
+    bounded; None when none is bounded or the lines admit no common series."""
+    deps = _python_deps(doc)
+    if not deps or all(dep.unpinned for dep in deps):
         return None
-    admitted = admitted_series(dep, python_series_known())
-    return max(admitted, key=major_minor_key) if admitted else None
+    common = _common_python_series(deps)
+    return max(common, key=major_minor_key) if common else None
+
+
+def _common_python_series(deps: tuple[Dep, ...]) -> list[str]:
+    pool = {series for dep in deps for series in admitted_series(dep, python_series_known())}
+    return [series for series in pool if all(dep.admits_series(series) for dep in deps)]
 
 
 def admitted_releases(dep: Dep) -> tuple[knowledge.TfRelease, ...]:
@@ -158,8 +173,14 @@ def _python_findings(context: _Context) -> Iterator[Finding]:
     doc = context.doc
     if doc.kind != CONDA:
         return
+    conflict = _python_conflict(doc)
+    if conflict is not None:
+        yield conflict
+        return
     dep = _python_dep(doc)
     target = context.release or knowledge.newest_tensorflow()
+    if dep is not None and context.python is not None:
+        yield from _python_eol_findings(dep, context.python, context.release)
     if dep is None or dep.unpinned:
         shown = dep.where if dep else "no python among the dependencies"
         yield catalog.PYTHON_UNPINNED.finding(
@@ -174,6 +195,59 @@ def _python_findings(context: _Context) -> Iterator[Finding]:
     if release is None or context.python is None or release.has_wheel_for(context.python):
         return
     yield _python_version_finding(dep, context.python, release, context.tf_dep)
+
+
+def _python_conflict(doc: EnvDocument) -> Finding | None:
+    """Two python lines no one version satisfies: conda refuses to solve the file."""
+    deps = _python_deps(doc)
+    if len(deps) < 2 or _common_python_series(deps):
+        return None
+    blocking = next(
+        (
+            (first, second)
+            for index, first in enumerate(deps)
+            for second in deps[index + 1 :]
+            if not _common_python_series((first, second))
+        ),
+        (deps[0], deps[1]),
+    )
+    first, second = blocking
+    return catalog.PYTHON_CONFLICT.finding(
+        Severity.ERROR,
+        f"The python pins conflict: {first.raw} and {second.raw}",
+        f"{first.where} and {second.where} admit no common Python, so conda cannot solve "
+        "the environment",
+        (f"# keep one of them: remove {second.where}, or {first.where}",),
+    )
+
+
+def _python_eol_findings(
+    dep: Dep, python: str, release: knowledge.TfRelease | None
+) -> Iterator[Finding]:
+    today = dt.datetime.now(dt.timezone.utc).date()
+    life = lifecycle.python_lifetime(python)
+    if life is None or not life.ended(today) or life.eol is None:
+        return
+    newest = knowledge.newest_tensorflow()
+    current = newest.python_wheels[-2] if len(newest.python_wheels) > 1 else newest.python_wheels[0]
+    yield catalog.PYTHON_EOL.finding(
+        Severity.WARNING,
+        f"Python {python} reached its end of life on {life.eol.isoformat()}",
+        f"{dep.where}: Python {python} gets no security fixes since {life.eol.isoformat()}; "
+        f"TensorFlow {newest.series} supports Python {', '.join(newest.python_wheels)}",
+        _python_eol_fix(dep, current, release),
+        "https://devguide.python.org/versions/",
+    )
+
+
+def _python_eol_fix(dep: Dep, current: str, release: knowledge.TfRelease | None) -> tuple[str, ...]:
+    fix: tuple[str, ...] = (f"# {dep.where} ->", f"- python={current}")
+    if release is not None and not release.has_wheel_for(current):
+        fix += (
+            f"# together with a TensorFlow for Python {current} (TensorFlow {release.series} "
+            f"stops at Python {release.python_wheels[-1]}): see the TensorFlow findings",
+        )
+    return fix
 
 
 def _python_version_finding(
@@ -267,11 +341,20 @@ def _tensorflow_gpu_findings(doc: EnvDocument, release: knowledge.TfRelease) -> 
                 f"{dep.where}: since TensorFlow 2.1 tensorflow supports GPUs; tensorflow-gpu "
                 "stopped at 2.11 and later versions are empty packages that refuse to install"
             )
+        fix = (f"# {dep.where} ->", *_gpu_line(doc, newest if one_x else release))
+        if one_x:
+            fix = (
+                f"# to keep TensorFlow {release.series} (old code), leave {dep.where}: conda's "
+                f"tensorflow-gpu brings its CUDA {release.cuda} and cuDNN {release.cudnn}",
+                f"# or move to TensorFlow {newest.series}, a new major: 1.x code needs changes "
+                "(https://www.tensorflow.org/guide/migrate):",
+                *fix,
+            )
         yield catalog.TENSORFLOW_GPU.finding(
             Severity.WARNING if one_x else Severity.ERROR,
             title,
             evidence,
-            (f"# {dep.where} ->", *_gpu_line(doc, newest if one_x else release)),
+            fix,
             PIP_INSTALL_LINK,
         )
 
@@ -330,8 +413,7 @@ def _wheel_pin_findings(
     wanted = dict(pins.requirements if pins else release.and_cuda)
     for dep in doc.pip_deps():
         specifier = wanted.get(dep.name)
-        named = dep.named_versions()
-        if specifier is None or not named or any(pin_specifier(specifier, v) for v in named):
+        if specifier is None or not dep.named_versions() or _overlaps(dep, specifier):
             continue
         yield catalog.CUDA_PINS.finding(
             Severity.ERROR,
@@ -341,6 +423,27 @@ def _wheel_pin_findings(
             (f"# remove {dep.where}; tensorflow[and-cuda] pins it",),
             "https://github.com/tensorflow/tensorflow/issues/60913",
         )
+
+
+def _overlaps(dep: Dep, specifier: str) -> bool:
+    """Some version fits both the line and the pin: ``==9.*`` and ``>=9.3.0.75,<10.0`` do
+    (9.3.0.75 itself), ``==8.9.7.29`` and that pin do not. The candidates are the versions
+    either side writes, and the top of each wildcard's range."""
+    written = [*dep.named_versions(), *_specifier_versions(specifier)]
+    candidates = {*written, *(f"{version}.9999" for version in written)}
+    return any(
+        dep.admits(candidate) and pin_specifier(specifier, candidate)
+        for candidate in candidates
+        if _is_version_text(candidate)
+    )
+
+
+def _specifier_versions(specifier: str) -> list[str]:
+    return [part.strip().lstrip("<>=!~").removesuffix(".*") for part in specifier.split(",")]
+
+
+def _is_version_text(text: str) -> bool:
+    return bool(numeric_parts(text)) and all(part.isdigit() for part in text.split("."))
 
 
 def _same_prefix(version: str, wanted: str) -> bool:

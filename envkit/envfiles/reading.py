@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from envkit.envfiles import catalog
+from envkit.envfiles import catalog, locations
 from envkit.envfiles.deps import CONDA, PIP, Dep, conda_dep, pip_dep
 from envkit.envfiles.errors import EnvFileError
 from envkit.model import Finding, Severity
@@ -343,6 +343,11 @@ class _Walker:
             self.problems.extend(_option_problems(text, line))
             return
         dep = pip_dep(text, line)
+        if dep is None and locations.is_location(text):
+            dep = locations.location_dep(text, line)
+            if dep is None:
+                self.problems.append(locations.unchecked_location(text, line))
+                return
         if dep is None:
             self.problems.append(_bad_requirement(text, line))
         else:
@@ -423,6 +428,11 @@ def parse_requirements(path: str, text: str) -> EnvDocument:
             problems.extend(_option_problems(content, line))
             continue
         dep = pip_dep(_HASH_OPTION.sub("", content), line)
+        if dep is None and locations.is_location(content):
+            dep = locations.location_dep(_HASH_OPTION.sub("", content), line)
+            if dep is None:
+                problems.append(locations.unchecked_location(content, line))
+                continue
         if dep is None:
             invalid += 1
             problems.append(_bad_requirement(content, line))

@@ -301,3 +301,134 @@ def _run_text(run: list[tuple[int, int]]) -> str:
     first, last = run[0], run[-1]
     text = f"{first[0]}.{first[1]}"
     return text if first == last else f"{text}-{last[0]}.{last[1]}"
+
+
+# ---------------------------------------------------------------- packages that need Keras 2
+
+
+@dataclass(frozen=True, slots=True)
+class Keras2Package:
+    """A package whose TensorFlow side needs Keras 2 (tf-keras) under TensorFlow 2.16+."""
+
+    package: str
+    keras_3_from: str | None
+    """The first release that works with Keras 3; None where none does."""
+    breaks_before: str | None
+    """Releases before this one fail under TensorFlow 2.16 whatever is installed."""
+    install: str | None
+    """The requirement that brings a working release: tensorflow-probability[tf]>=0.24."""
+    legacy_variable: bool
+    """It reads tf.keras, so TF_USE_LEGACY_KERAS=1 must point tf.keras at tf-keras."""
+    text: str
+    sources: tuple[str, ...]
+    """URLs."""
+
+
+@cache
+def keras2_packages() -> tuple[Keras2Package, ...]:
+    data = _data.load("keras2_packages.json")
+    urls = dict(_data.text_map(data, "sources"))
+    return tuple(
+        Keras2Package(
+            package=_data.text(row, "package"),
+            keras_3_from=_data.opt_text(row, "keras_3_from"),
+            breaks_before=_data.opt_text(row, "breaks_before"),
+            install=_data.opt_text(row, "install"),
+            legacy_variable=_data.flag(row, "legacy_variable", False),
+            text=_data.text(row, "text"),
+            sources=tuple(urls[key] for key in _data.source_keys(row)),
+        )
+        for row in _data.objs(data, "packages")
+    )
+
+
+# ---------------------------------------------------------------- release facts
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseFact:
+    """A fact that holds for a range of series: CPU instructions, a minimum compute
+    capability, or a known defect with its fix."""
+
+    kind: str
+    """cpu-instructions, min-compute-capability or defect."""
+    key: str
+    """The instructions (avx), the minimum (6.0) or the defect's id."""
+    first_series: str
+    last_series: str | None
+    text: str
+    fix: tuple[str, ...]
+    """For a defect: the fix, ``{python}`` standing for the interpreter."""
+    platform: str | None
+    needs_nvidia_wheels: bool
+    sources: tuple[str, ...]
+    """Keys of sources.json, or URLs."""
+    verified: bool
+
+    def covers(self, version: str) -> bool:
+        key = major_minor_key(version)
+        if key < major_minor_key(self.first_series):
+            return False
+        return self.last_series is None or key <= major_minor_key(self.last_series)
+
+
+@cache
+def _release_facts() -> tuple[ReleaseFact, ...]:
+    data = _data.load("tf_release_facts.json")
+    facts: list[ReleaseFact] = []
+    for row in _data.objs(data, "cpu_instructions"):
+        facts.append(
+            _release_fact("cpu-instructions", ",".join(_data.texts(row, "instructions")), row)
+        )
+    for row in _data.objs(data, "min_compute_capability"):
+        facts.append(_release_fact("min-compute-capability", _data.text(row, "min"), row))
+    for row in _data.objs(data, "defects"):
+        facts.append(_release_fact("defect", _data.text(row, "id"), row))
+    return tuple(facts)
+
+
+def _release_fact(kind: str, key: str, row: _data.Obj) -> ReleaseFact:
+    sources = _data.texts(row, "urls") if "urls" in row else _data.source_keys(row)
+    return ReleaseFact(
+        kind=kind,
+        key=key,
+        first_series=_data.text(row, "from"),
+        last_series=_data.opt_text(row, "to"),
+        text=_data.text(row, "text"),
+        fix=_data.texts(row, "fix"),
+        platform=_data.opt_text(row, "platform"),
+        needs_nvidia_wheels=_data.flag(row, "needs_nvidia_wheels", False),
+        sources=sources,
+        verified=_data.verified(row),
+    )
+
+
+def release_facts(version: str, kind: str) -> tuple[ReleaseFact, ...]:
+    """The facts of ``kind`` that hold for TensorFlow ``version``."""
+    return tuple(f for f in _release_facts() if f.kind == kind and f.covers(version))
+
+
+def cpu_instructions(version: str) -> tuple[str, ...]:
+    """The CPU instructions TensorFlow ``version``'s prebuilt wheels need: ("avx",)."""
+    return tuple(
+        instruction
+        for fact in release_facts(version, "cpu-instructions")
+        for instruction in fact.key.split(",")
+    )
+
+
+def min_compute_capability(version: str) -> ReleaseFact | None:
+    found = release_facts(version, "min-compute-capability")
+    return found[-1] if found else None
+
+
+def last_release_for_compute_capability(compute_capability: str) -> TfRelease | None:
+    """The newest series whose minimum compute capability the GPU meets."""
+    have = major_minor_key(compute_capability)
+    fitting = [
+        release
+        for release in _releases()
+        if (fact := min_compute_capability(release.version)) is not None
+        and major_minor_key(fact.key) <= have
+    ]
+    return fitting[-1] if fitting else None

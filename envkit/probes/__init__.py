@@ -33,6 +33,7 @@ PythonProbeResult = tuple[PythonEnvInfo | Unavailable, TensorflowInfo | Unavaila
 def collect(python: str | None = None) -> Snapshot:
     """Snapshot this machine, with ``python`` (default: this interpreter) as the target."""
     from envkit.probes import conda, nvidia_kernel, nvml, python_env, system, visible_devices
+    from envkit.probes.cuda_libs import probe_cuda_libraries
 
     target = python or sys.executable
     with ThreadPoolExecutor(max_workers=3) as pool:
@@ -43,6 +44,7 @@ def collect(python: str | None = None) -> Snapshot:
         cpu = guarded("cpu", system.probe_cpu)
         memory = guarded("memory", system.probe_memory)
         kernel = guarded("nvidia-kernel", nvidia_kernel.probe_nvidia_kernel)
+        cuda_libraries = guarded("cuda-libraries", probe_cuda_libraries)
         python_info, tensorflow = python_future.result()
         conda_info = conda_future.result()
         nvml_info = nvml_future.result()
@@ -63,6 +65,7 @@ def collect(python: str | None = None) -> Snapshot:
         python=python_info,
         tensorflow=tensorflow,
         conda=conda_info,
+        cuda_libraries=cuda_libraries,
     )
 
 

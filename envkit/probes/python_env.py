@@ -248,6 +248,8 @@ def _python_info(payload: Any) -> PythonEnvInfo:
         pip_on_path_python=_optional(facts, "pip_on_path_python", str),
         distributions=_distributions(_field(payload, "distributions", list)),
         environment=_environment(_field(payload, "environment", list)),
+        pointer_bits=_optional(facts, "pointer_bits", int),
+        machine=_optional(facts, "machine", str),
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from envkit import knowledge
 from envkit.model import CheckInfo, Finding, GpuInfo, Severity, Snapshot, Unavailable
-from envkit.rules import advice, drivers, facts
+from envkit.rules import advice, drivers, facts, gpu_code
 from envkit.rules.registry import check
 
 BUSY_MEMORY_FRACTION = 0.5
@@ -553,7 +553,7 @@ def _architecture_finding(
             (
                 "# warm the JIT cache once, and keep it:",
                 "export CUDA_CACHE_MAXSIZE=4294967296",
-                "# for newer GPUs than the wheel knows, NVIDIA's NGC TensorFlow container has code",
+                *gpu_code.native_code_routes(gpu.compute_capability or "", tf_version),
             ),
             "https://github.com/tensorflow/tensorflow/issues/89272",
         )

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from envkit import knowledge
 from envkit.model import CheckInfo, Finding, Severity, Snapshot
-from envkit.rules import advice, facts
+from envkit.rules import facts, tf_install
 from envkit.rules.registry import check
 
 
@@ -22,7 +22,7 @@ def not_in_conda_base(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
         "This is conda's base environment; TensorFlow belongs in an environment of its own",
         f"{env.executable} is the base environment at {env.prefix}; an upgrade of conda itself "
         "can then break TensorFlow, and the reverse",
-        advice.tensorflow_env_steps(snapshot, release, gpu=facts.nvidia_gpu_present(snapshot)),
+        tf_install.tensorflow_env_steps(snapshot, release, gpu=tf_install.gpu_intent(snapshot)),
     )
 
 
@@ -61,18 +61,37 @@ def python_fits_tensorflow(snapshot: Snapshot, info: CheckInfo) -> Iterator[Find
         return
     if python in release.python_wheels:
         return
-    newest = knowledge.newest_tensorflow_for_python(python)
-    fix = advice.tensorflow_env_steps(
-        snapshot, newest or release, gpu=facts.nvidia_gpu_present(snapshot)
-    )
     yield info.finding(
         Severity.ERROR,
         f"TensorFlow {release.version} is not built for Python {python}",
         f"TensorFlow {release.series} has wheels for Python {', '.join(release.python_wheels)}; "
         f"this is Python {env.version}",
-        fix,
+        _keep_or_move_steps(snapshot, installed.version if installed else None, release, python),
         "https://www.tensorflow.org/install/source#gpu",
     )
+
+
+def _keep_or_move_steps(
+    snapshot: Snapshot, installed: str | None, release: knowledge.TfRelease, python: str
+) -> tuple[str, ...]:
+    """First the route that keeps this TensorFlow (an environment with a Python it supports),
+    then, said as such, the newest TensorFlow for this Python."""
+    gpu = tf_install.gpu_intent(snapshot)
+    keep = tf_install.tensorflow_env_steps(
+        snapshot, release, gpu=gpu, env_name=f"tf{release.series}"
+    )
+    steps = [
+        f"# keep TensorFlow {release.series}: a new environment with a Python it supports",
+        *keep,
+    ]
+    newest = knowledge.newest_tensorflow_for_python(python)
+    if newest is not None and newest.series != release.series:
+        note = tf_install.newer_series_note(installed, newest)
+        steps.append(f"# or keep Python {python} and move to TensorFlow {newest.series}:")
+        if note:
+            steps.append(note)
+        steps.extend(tf_install.tensorflow_env_steps(snapshot, newest, gpu=gpu))
+    return tuple(steps)
 
 
 def _python_fits_any_tensorflow(
@@ -86,6 +105,26 @@ def _python_fits_any_tensorflow(
         f"No TensorFlow release is built for Python {python}",
         f"the newest, TensorFlow {newest.version}, supports Python "
         f"{', '.join(newest.python_wheels)}",
-        advice.tensorflow_env_steps(snapshot, newest, gpu=facts.nvidia_gpu_present(snapshot)),
+        tf_install.tensorflow_env_steps(snapshot, newest, gpu=tf_install.gpu_intent(snapshot)),
         "https://www.tensorflow.org/install/pip",
+    )
+
+
+@check(
+    "python.architecture",
+    "python",
+    "The interpreter is 64-bit on an architecture TensorFlow publishes wheels for.",
+)
+def python_architecture(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
+    env = facts.python_env(snapshot)
+    reason = tf_install.unsupported_architecture(snapshot)
+    if env is None or reason is None:
+        return
+    yield info.finding(
+        Severity.ERROR,
+        "No TensorFlow wheel exists for this interpreter's architecture",
+        f"{reason} ({env.executable}); pip finds no TensorFlow for it "
+        "('No matching distribution found for tensorflow')",
+        tf_install.sixty_four_bit_python_steps(snapshot),
+        "https://www.tensorflow.org/install/pip#software_requirements",
     )

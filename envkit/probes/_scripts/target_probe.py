@@ -10,7 +10,9 @@ import ast
 import importlib.util
 import json
 import os
+import platform
 import shutil
+import struct
 import sys
 import sysconfig
 
@@ -102,6 +104,8 @@ def python_facts():
         "platform_tag": sysconfig.get_platform(),
         "pip_on_path": pip_path,
         "pip_on_path_python": script_interpreter(pip_path) if pip_path else None,
+        "pointer_bits": struct.calcsize("P") * 8,
+        "machine": platform.machine() or None,
     }
 
 
