@@ -141,6 +141,23 @@ def read_log(text: str, source: str = "", first_line: int = 1) -> LogReading:
     return reader.reading(len(lines) if text else 0, source)
 
 
+def merged(readings: list[LogReading], source: str) -> LogReading:
+    """The pieces of one input read as one log (their line numbers already count in the whole
+    input), so that a cause seen in several pieces is one verdict, not one per piece."""
+    clues: dict[tuple[str, str], LogClue] = {}
+    for reading in readings:
+        for clue in reading.clues:
+            clues.setdefault((clue.name, clue.value), clue)
+    return LogReading(
+        line_count=sum(r.line_count for r in readings),
+        events=tuple(e for r in readings for e in r.events),
+        exceptions=tuple(x for r in readings for x in r.exceptions),
+        clues=tuple(clues.values()),
+        unrecognised=tuple(line for r in readings for line in r.unrecognised),
+        source=source,
+    )
+
+
 def _visible(raw: str) -> str:
     """What a terminal shows of one line: the last carriage-return segment, controls removed."""
     if "\r" in raw:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 
 from envkit import codec
 from envkit.inputs import envreports, nvsmi_text, nvsmi_xml, packages
-from envkit.inputs.logs import read_log
+from envkit.inputs.logs import merged, read_log
 from envkit.inputs.model import KINDS, InputReading, PackageList, Part
 from envkit.model import LogReading, Snapshot
 
@@ -41,8 +41,10 @@ def read_inputs(sources: Iterable[tuple[str, str]]) -> InputReading:
         found, rest = read_one(source, text)
         parts += found
         leftover += ((log.source, text) for log, text in rest)
-        logs += (log for log, _ in rest)
-        if not found and not any(log.recognised for log, _ in rest):
+        log = merged([log for log, _ in rest], source) if rest else None
+        if log is not None:
+            logs.append(log)
+        if not found and not (log and log.recognised):
             unrecognised.append(source)
     return InputReading(tuple(parts), tuple(leftover), tuple(unrecognised), tuple(logs))
 
