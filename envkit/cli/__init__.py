@@ -13,4 +13,46 @@ __all__ = ["ExitCode", "app", "doctor", "env", "main", "report", "smoke", "valid
 
 
 def main() -> None:
-    app(prog_name="envkit")
+    import errno
+    import sys
+
+    from typer.exceptions import Abort, TyperException
+
+    try:
+        status = app(prog_name="envkit", standalone_mode=False)
+    except TyperException as error:  # click's usage errors: one line and the hint, not a box
+        sys.exit(_usage_error(error))
+    except Abort:
+        print("envkit: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(1)
+    except OSError as error:
+        if error.errno != errno.EPIPE:
+            raise
+        sys.exit(1)
+    sys.exit(status if isinstance(status, int) else 0)
+
+
+def _usage_error(error: Exception) -> int:
+    import sys
+
+    ctx = getattr(error, "ctx", None)
+    message = getattr(error, "format_message", lambda: str(error))()
+    if type(error).__name__ == "NoArgsIsHelpError":  # `envkit env`: the help, as before
+        print(message, file=sys.stderr)
+        return int(ExitCode.USAGE)
+    print(f"envkit: error: {' '.join(str(message).split())}", file=sys.stderr)
+    command = ctx.command_path if ctx is not None else _command_words(sys.argv[1:])
+    print(f"Try '{command} --help'.", file=sys.stderr)
+    return int(getattr(error, "exit_code", ExitCode.USAGE))
+
+
+def _command_words(args: list[str]) -> str:
+    """`envkit fleet summarize` from the arguments, for a hint when click has no context."""
+    words = ["envkit"]
+    for arg in args[:2]:
+        if arg.startswith("-") or not arg.isidentifier():
+            break
+        words.append(arg)
+    return " ".join(words)

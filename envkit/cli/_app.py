@@ -30,19 +30,87 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+# ---- option values: each checked when parsed, a one-line usage error (exit 2) when wrong
+
+
+def non_empty_text(text: str) -> str:
+    if not text.strip():
+        raise typer.BadParameter("must not be empty")
+    if any(ord(char) < 32 or ord(char) == 127 for char in text):
+        raise typer.BadParameter("must not hold control characters")
+    return text
+
+
+def finite_non_negative(text: str) -> float:
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise typer.BadParameter(f"{text!r} is not a finite number >= 0")
+    return value
+
+
+def timeout_seconds(text: str) -> float:
+    value = finite_non_negative(text)
+    if value < 1:
+        raise typer.BadParameter(f"{text!r} is under 1 second")
+    return value
+
+
+def driver_version(text: str) -> str:
+    """An NVIDIA driver version as nvidia-smi prints it: 535, 535.104 or 535.104.05."""
+    import re
+
+    if not re.fullmatch(r"[0-9]{1,4}(\.[0-9]{1,4}){0,2}", text.strip()):
+        raise typer.BadParameter(f"{text!r} is not a driver version (like 535.104.05)")
+    return text.strip()
+
+
 PythonOption = Annotated[
     str | None,
     typer.Option(
-        "--python", metavar="PATH", help="Examine this interpreter instead of envkit's own."
+        "--python",
+        metavar="PATH",
+        parser=non_empty_text,
+        help="Examine this interpreter instead of envkit's own.",
     ),
 ]
 EnvOption = Annotated[
     str | None,
-    typer.Option("--env", metavar="NAME", help="Examine the conda environment of this name."),
+    typer.Option(
+        "--env",
+        metavar="NAME",
+        parser=non_empty_text,
+        help="Examine the conda environment of this name.",
+    ),
 ]
+
+
+def _output_path(text: str) -> Path:
+    from envkit.files import OutputFileError, output_path
+
+    try:
+        return output_path(text)
+    except OutputFileError as error:
+        raise typer.BadParameter(str(error)) from None
+
+
 OutputOption = Annotated[
     Path | None,
-    typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout."),
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FILE",
+        parser=_output_path,
+        help="Write to FILE instead of stdout.",
+    ),
+]
+JunitOption = Annotated[
+    Path | None,
+    typer.Option("--junit", metavar="FILE", parser=_output_path, help="Also write JUnit XML."),
 ]
 ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")]
 
@@ -99,13 +167,12 @@ def _python_of_conda_env(name: str) -> str:
     return conda.python_in_prefix(prefix)
 
 
-def check_output(output: Path | None, force: bool) -> None:
-    from envkit.files import OutputFileError, check_writable
+def check_output(output: Path | None, force: bool, *more: Path | None) -> None:
+    """Every output of the command, checked before any work and any write."""
+    from envkit.files import OutputFileError, check_outputs
 
-    if output is None:
-        return
     try:
-        check_writable(output, force=force)
+        check_outputs([output, *more], force=force)
     except OutputFileError as error:
         fail(str(error))
 
@@ -114,12 +181,20 @@ def emit(text: str, output: Path | None, force: bool) -> None:
     from envkit.files import OutputFileError, write_text_atomic
 
     if output is None:
-        sys.stdout.write(text)
+        _write_stdout(text)
         return
     try:
         write_text_atomic(output, text, force=force)
     except OutputFileError as error:
         fail(str(error))
+
+
+def _write_stdout(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+    except UnicodeEncodeError:  # a lone surrogate or a non-UTF-8 path: escaped, never a traceback
+        encoding = sys.stdout.encoding or "utf-8"
+        sys.stdout.write(text.encode(encoding, "backslashreplace").decode(encoding))
 
 
 def emit_rich(draw: Callable[[Console], None], output: Path | None, force: bool) -> None:

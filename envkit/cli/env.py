@@ -19,6 +19,7 @@ from envkit.cli._app import (
     emit,
     emit_rich,
     fail,
+    non_empty_text,
     resolve_target,
 )
 
@@ -58,7 +59,9 @@ def env_generate(
     tensorflow: Annotated[
         str | None, typer.Option(metavar="X.Y", help="TensorFlow version (default: newest).")
     ] = None,
-    name: Annotated[str | None, typer.Option(help="The environment's name.")] = None,
+    name: Annotated[
+        str | None, typer.Option(parser=non_empty_text, help="The environment's name.")
+    ] = None,
     platform: PlatformOption = Platform.LINUX,
     jupyter: JupyterOption = True,
     output: OutputOption = None,
@@ -147,7 +150,9 @@ def _write_fixed(
 def env_export(
     python: PythonOption = None,
     env: EnvOption = None,
-    name: Annotated[str | None, typer.Option(help="The name to give the environment.")] = None,
+    name: Annotated[
+        str | None, typer.Option(parser=non_empty_text, help="The name to give the environment.")
+    ] = None,
     output: OutputOption = None,
     force: ForceOption = False,
 ) -> None:

@@ -19,6 +19,7 @@ from envkit.cli._app import (
     emit_rich,
     fail,
     resolve_target,
+    timeout_seconds,
 )
 
 if TYPE_CHECKING:
@@ -71,7 +72,10 @@ def smoke(
     ] = None,
     offline: Annotated[bool, typer.Option("--offline", help="Never download MNIST.")] = False,
     timeout: Annotated[
-        float, typer.Option(min=1, metavar="SECONDS", help="Kill the run after this long.")
+        float,
+        typer.Option(
+            metavar="SECONDS", parser=timeout_seconds, help="Kill the run after this long."
+        ),
     ] = 900.0,
     as_json: Annotated[bool, typer.Option("--json", help="The result as JSON.")] = False,
     output: OutputOption = None,

@@ -11,13 +11,17 @@ import typer
 from envkit.cli._app import (
     EnvOption,
     ForceOption,
+    JunitOption,
     OutputOption,
     PythonOption,
     app,
     check_output,
+    driver_version,
     emit,
     emit_rich,
     fail,
+    finite_non_negative,
+    non_empty_text,
     resolve_target,
 )
 from envkit.cli._from import FromOption
@@ -42,24 +46,33 @@ def validate(
         int | None, typer.Option(min=0, metavar="N", help="The GPUs the instance must have.")
     ] = None,
     expect_gpu_model: Annotated[
-        str | None, typer.Option(metavar="TEXT", help="Text every GPU's name must contain.")
+        str | None,
+        typer.Option(
+            metavar="TEXT", parser=non_empty_text, help="Text every GPU's name must contain."
+        ),
     ] = None,
     expect_memory_gib: Annotated[
-        float | None, typer.Option(min=0, metavar="N", help="Memory per GPU, within 5 %.")
+        float | None,
+        typer.Option(metavar="N", parser=finite_non_negative, help="Memory per GPU, within 5 %."),
     ] = None,
     min_driver: Annotated[
-        str | None, typer.Option(metavar="VERSION", help="The oldest NVIDIA driver accepted.")
+        str | None,
+        typer.Option(
+            metavar="VERSION", parser=driver_version, help="The oldest NVIDIA driver accepted."
+        ),
     ] = None,
     python: PythonOption = None,
     env: EnvOption = None,
     node_name: Annotated[
         str | None,
-        typer.Option(metavar="NAME", help="The node's name in the report (default: hostname)."),
+        typer.Option(
+            metavar="NAME",
+            parser=non_empty_text,
+            help="The node's name in the report (default: hostname).",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="The report as JSON.")] = False,
-    junit: Annotated[
-        Path | None, typer.Option("--junit", metavar="FILE", help="Also write JUnit XML.")
-    ] = None,
+    junit: JunitOption = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="The evidence behind passing checks too.")
     ] = False,
@@ -80,9 +93,7 @@ def validate(
     from envkit.validate import validate as run_validation
     from envkit.validate.model import Expectations, Tier
 
-    check_output(output, force)
-    if junit is not None:
-        check_output(junit, force)
+    check_output(output, force, junit)
     expectations = Expectations(
         gpu_count=expect_gpus,
         gpu_model=expect_gpu_model,
@@ -208,18 +219,14 @@ def fleet_summarize(
         typer.Option(metavar="NAME", help="A node that must have reported; repeatable."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="The summary as JSON.")] = False,
-    junit: Annotated[
-        Path | None, typer.Option("--junit", metavar="FILE", help="Also write JUnit XML.")
-    ] = None,
+    junit: JunitOption = None,
     output: OutputOption = None,
     force: ForceOption = False,
 ) -> None:
     """Nodes by checks, the nodes to drain and why, and outliers across the fleet."""
     from envkit.validate.fleet import fleet_json, print_fleet, summarize
 
-    check_output(output, force)
-    if junit is not None:
-        check_output(junit, force)
+    check_output(output, force, junit)
     missing = [str(path) for path in paths if not path.exists()]
     if len(missing) == len(paths):
         fail(f"no such file or folder: {', '.join(missing)}")
