@@ -12,6 +12,7 @@ import dataclasses
 from pathlib import Path
 
 from envkit import knowledge
+from envkit.envfiles import line_edit
 from envkit.envfiles.checks import (
     CONDA_CUDA_NAMES,
     TENSORFLOW_NAMES,
@@ -61,8 +62,14 @@ def fix(
         origin=f"Corrected by `envkit env check --fix` from {Path(doc.path).name}; the lines "
         "envkit does not manage are kept as they were.",
     )
-    spec = _merge(spec, result)
-    return to_yaml(spec) if doc.kind != REQUIREMENTS else _requirements_text(spec)
+    managed = _managed(spec, result)
+    if doc.text and doc.kind == REQUIREMENTS:
+        return line_edit.edit_requirements(doc.text, managed)
+    edited = line_edit.edit_conda(doc.text, managed) if doc.text else None
+    if edited is not None:
+        return edited
+    merged = _merge(spec, result)  # a layout line edits cannot keep: the whole file, rewritten
+    return to_yaml(merged) if doc.kind != REQUIREMENTS else _requirements_text(merged)
 
 
 def _target(
@@ -85,6 +92,39 @@ def _target(
         fits = (chosen or knowledge.newest_tensorflow()).has_wheel_for(result.python)
         python = result.python if fits else None
     return tensorflow, python
+
+
+def _managed(spec: EnvSpec, result: CheckResult) -> line_edit.Managed:
+    """The lines the fix writes and the file's lines they replace; all others are kept."""
+    doc = result.document
+    release = knowledge.tensorflow_release(spec.tensorflow or "")
+    replaced = frozenset(
+        dep.line for dep in doc.deps if dep.line is not None and _replaced(dep, spec, release)
+    )
+    pip_extra: list[str] = []
+    variables: list[tuple[str, str]] = []
+    if release is not None and _wants_keras_2(doc.deps, release):
+        requirement = knowledge.tf_keras_requirement(release.version)
+        pip_extra += [requirement] if requirement else []
+        name, values = knowledge.legacy_keras_environment()
+        variables.append((name, values[0]))
+    header = tuple(line for line in spec.header if not line.startswith("Jupyter"))
+    if doc.kind == REQUIREMENTS:
+        return line_edit.Managed(
+            conda=(),
+            pip=spec.pip + tuple(pip_extra),
+            replaced_lines=replaced,
+            header=_requirements_header(spec),
+        )
+    return line_edit.Managed(
+        conda=spec.conda,
+        pip=spec.pip + tuple(pip_extra),
+        replaced_lines=replaced,
+        channels=() if doc.channels else spec.channels,
+        variables=tuple(variables),
+        header=header,
+        name=spec.name,
+    )
 
 
 def _merge(spec: EnvSpec, result: CheckResult) -> EnvSpec:
@@ -143,13 +183,17 @@ def _is_cuda_wheel(name: str) -> bool:
 
 
 def _requirements_text(spec: EnvSpec) -> str:
-    skip = ("Use it:", "  conda ", "  envkit ")
-    header = [f"# {line}" for line in spec.header if not line.startswith(skip)]
-    header.append(f"# Python {spec.python}: pip install -r this file in a fresh environment.")
+    return "\n".join([*(f"# {line}" for line in _requirements_header(spec)), *spec.pip]) + "\n"
+
+
+def _requirements_header(spec: EnvSpec) -> tuple[str, ...]:
+    skip = ("Use it:", "  conda ", "  envkit ", "Jupyter")
+    header = [line for line in spec.header if not line.startswith(skip)]
+    header.append(f"Python {spec.python}: pip install -r this file in a fresh environment.")
     from_conda = [line for line in spec.conda if line.split("=")[0] not in ("python", "pip")]
     if from_conda:
         header.append(
-            "# Not installable by pip, install first: "
+            "Not installable by pip, install first: "
             f"conda install -c conda-forge {' '.join(from_conda)}"
         )
-    return "\n".join([*header, *spec.pip]) + "\n"
+    return tuple(header)

@@ -11,6 +11,7 @@ code) and the node graph's size with every alias expanded is capped before anyth
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,11 @@ _STR = "tag:yaml.org,2002:str"
 _SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _COMMENT = re.compile(r"(^|\s)#.*$")
 _HASH_OPTION = re.compile(r"\s--hash[=\s]\S+")
+_LOCATION = re.compile(
+    r"^(?:[A-Za-z][A-Za-z0-9+.\-]*://|(?:git|hg|svn|bzr)\+|\.{1,2}(?:[/\\]|$)|[/~]|[A-Za-z]:[/\\])"
+    r"|\.(?:whl|zip|tar\.gz|tgz|tar\.bz2)$"
+)
+"""A VCS URL, an archive URL or a local path: pip installs it, envkit does not check it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +57,8 @@ class EnvDocument:
     problems: tuple[Finding, ...]
     readable: bool = True
     """False when YAML could not parse the file; the other fields are then empty."""
+    text: str = ""
+    """The file's text as read, for edits that keep every line envkit does not manage."""
 
     def conda_deps(self) -> tuple[Dep, ...]:
         return tuple(dep for dep in self.deps if dep.source == CONDA)
@@ -65,8 +73,8 @@ class EnvDocument:
 def read_document(path: Path) -> EnvDocument:
     text = read_text(path)
     if is_requirements_name(path):
-        return parse_requirements(str(path), text)
-    return parse_conda(str(path), text)
+        return dataclasses.replace(parse_requirements(str(path), text), text=text)
+    return dataclasses.replace(parse_conda(str(path), text), text=text)
 
 
 def is_requirements_name(path: Path) -> bool:
@@ -342,6 +350,8 @@ class _Walker:
         if text.lstrip().startswith("-"):
             self.problems.extend(_option_problems(text, line))
             return
+        if _LOCATION.search(text.strip()):
+            return
         dep = pip_dep(text, line)
         if dep is None and locations.is_location(text):
             dep = locations.location_dep(text, line)
@@ -426,6 +436,8 @@ def parse_requirements(path: str, text: str) -> EnvDocument:
     for line, content in _logical_lines(text):
         if content.startswith("-"):
             problems.extend(_option_problems(content, line))
+            continue
+        if _LOCATION.search(content):
             continue
         dep = pip_dep(_HASH_OPTION.sub("", content), line)
         if dep is None and locations.is_location(content):
