@@ -21,6 +21,7 @@ from importlib import resources
 from typing import Any
 
 from envkit.model import Unavailable
+from envkit.probes._proc import neutral_cwd
 from envkit.smoke import classify
 from envkit.smoke.data import DataError, find_keras_cache, inspect_path
 from envkit.smoke.model import (
@@ -173,6 +174,7 @@ def run_smoke(
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env=child_env,
+                cwd=neutral_cwd(),  # nothing from the user's cwd runs (#12)
             )
         except OSError as error:
             message = f"{resolved} cannot run: {error.strerror or error}"

@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from importlib import resources
 from types import ModuleType
 
 from envkit import __version__, knowledge
@@ -47,10 +48,6 @@ TF_DEVICE_TIMEOUT_S = 30.0
 KERNEL_LOG_TIMEOUT_S = 5.0
 """Per source; with TensorFlow's import, the quick tier stays inside Slurm's 60 s health check."""
 SAMPLE_INTERVAL_S = 1.0
-_TF_GPU_COUNT_SCRIPT = (
-    "import json, tensorflow as tf; "
-    "print(json.dumps({'gpus': len(tf.config.list_physical_devices('GPU'))}))"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +110,13 @@ def tensorflow_gpu_count(python: str | None) -> int | Unavailable:
     shell's selection (envkit doctor judges that variable).
     """
     env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
-    result = _proc.run(
-        [python or sys.executable, "-c", _TF_GPU_COUNT_SCRIPT],
-        timeout_s=TF_DEVICE_TIMEOUT_S,
-        env=env,
-    )
+    script = resources.files("envkit.probes") / "_scripts" / "tf_gpu_count.py"
+    with resources.as_file(script) as script_path:  # by path, never -c: nothing from the cwd runs
+        result = _proc.run(
+            [python or sys.executable, "-B", str(script_path)],
+            timeout_s=TF_DEVICE_TIMEOUT_S,
+            env=env,
+        )
     if result.timed_out:
         return Unavailable(
             "tensorflow-timeout", f"importing TensorFlow took over {TF_DEVICE_TIMEOUT_S:.0f} s"

@@ -33,6 +33,7 @@ from typing import Any, Protocol
 
 from envkit.knowledge import GpuModel
 from envkit.model import Unavailable
+from envkit.probes._proc import neutral_cwd
 from envkit.smoke import Diagnosis, JobEvent, JobFailure, SmokeResult, SmokeSpec, run_smoke
 from envkit.smoke.runner import JobState, JobSupervisor
 from envkit.validate.model import TelemetrySample
@@ -596,6 +597,7 @@ def _launch(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=dict(env),
+            cwd=neutral_cwd(),  # nothing from the user's cwd runs (#12)
         )
     except OSError as error:
         message = f"{resolved} cannot run: {error.strerror or error}"
