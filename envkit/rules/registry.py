@@ -65,4 +65,4 @@ def _run_guarded(registered: Check, snapshot: Snapshot) -> list[Finding]:
 
 def _load_rule_modules() -> None:
     # Importing the modules registers their checks.
-    from envkit.rules import lifecycle, nvidia, python, system, tensorflow  # noqa: F401
+    from envkit.rules import lifecycle, nvidia, probes, python, system, tensorflow  # noqa: F401
