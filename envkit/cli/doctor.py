@@ -121,18 +121,13 @@ def _doctor_smoke_findings(
 
 
 def _load_snapshot(path: Path) -> Snapshot:
+    from envkit.readers import InputError, read_text
     from envkit.render.json_doc import SnapshotFileError, snapshot_from_json
 
     try:
-        text = path.read_text(encoding="utf-8")
-    except IsADirectoryError:
-        fail(f"{path} is a directory; give a snapshot file")
-    except FileNotFoundError:
-        fail(f"{path} does not exist")
-    except UnicodeDecodeError:
-        fail(f"{path} is not a text file; give a snapshot written by `envkit report --json`")
-    except OSError as error:
-        fail(f"cannot read {path}: {error.strerror}")
+        text = read_text(path)
+    except InputError as error:
+        fail(str(error))
     try:
         return snapshot_from_json(text, str(path))
     except SnapshotFileError as error:

@@ -29,10 +29,14 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from envkit.envfiles.spec import DEFAULT_CHANNELS, DEFAULT_FILE_NAME, EnvSpec
 from envkit.model import PythonEnvInfo, normalize_name
+from envkit.readers import read_json
 
 BASE_TOOLS = frozenset({"pip", "setuptools", "wheel", "distribute"})
 _SPEC_NAME = re.compile(r"^(?:[^:\s]+::)?([A-Za-z0-9_][A-Za-z0-9_.\-]*)")
 _DEFAULTS_URLS = ("repo.anaconda.com/pkgs/", "pkgs/main", "pkgs/r", "pkgs/free")
+
+_MAX_SPEC_LINE = 64 * 1024
+"""A ``# update specs:`` line longer than this is not conda's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,8 +237,17 @@ def read_conda_meta(prefix: str) -> CondaMeta | None:
     if not folder.is_dir():
         return None
     history = folder / "history"
-    text = history.read_text(errors="replace") if history.is_file() else ""
+    text = _history_text(history) if history.is_file() else ""
     return CondaMeta(requested_names(text), _packages(folder))
+
+
+def _history_text(history: Path) -> str:
+    from envkit.readers import InputError, read_bytes
+
+    try:  # bounded, regular files only (#12)
+        return read_bytes(history).decode("utf-8", "replace")
+    except InputError:
+        return ""
 
 
 def requested_names(history: str) -> tuple[str, ...]:
@@ -252,9 +265,11 @@ def requested_names(history: str) -> tuple[str, ...]:
 
 
 def _spec_names(text: str) -> list[str]:
+    if len(text) > _MAX_SPEC_LINE:
+        return []  # conda writes one flat list; anything else is not its history (#12)
     try:
         specs = ast.literal_eval(text.strip())
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, RecursionError, MemoryError):
         return []
     names = []
     for spec in specs if isinstance(specs, list) else []:
@@ -267,9 +282,9 @@ def _spec_names(text: str) -> list[str]:
 def _packages(folder: Path) -> tuple[CondaPackage, ...]:
     packages = []
     for record in sorted(folder.glob("*.json")):
-        try:
-            data = json.loads(record.read_text(errors="replace"))
-        except (OSError, ValueError):
+        try:  # bounded, depth- and number-limited; a bad record is passed over (#12)
+            data = read_json(record)
+        except ValueError:
             continue
         if isinstance(data, dict) and isinstance(data.get("name"), str):
             packages.append(

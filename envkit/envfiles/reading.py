@@ -86,17 +86,18 @@ def is_requirements_name(path: Path) -> bool:
 
 def read_text(path: Path) -> str:
     """The file's text; EnvFileError when it is not a small UTF-8 text file."""
-    try:
-        if path.is_dir():
-            raise EnvFileError(f"{path} is a directory, not an environment file")
-        with path.open("rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        raise EnvFileError(f"{path} does not exist") from None
-    except OSError as error:
-        raise EnvFileError(f"cannot read {path}: {error.strerror or error}") from None
-    if len(data) > MAX_BYTES:
-        raise EnvFileError(f"{path} is over {MAX_BYTES // 1024} KiB; no environment file is")
+    from envkit.readers import InputError, read_bytes
+
+    try:  # the one bounded reader: a FIFO or /dev/zero is refused, never read (#12)
+        data = read_bytes(path, limit=MAX_BYTES)
+    except InputError as error:
+        if error.code == "too-large":
+            raise EnvFileError(
+                f"{path} is over {MAX_BYTES // 1024} KiB; no environment file is"
+            ) from None
+        if error.code == "not-regular" and path.is_dir():
+            raise EnvFileError(f"{path} is a directory, not an environment file") from None
+        raise EnvFileError(str(error)) from None
     if b"\0" in data:
         raise EnvFileError(f"{path} is a binary file, not an environment file")
     try:

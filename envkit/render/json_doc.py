@@ -17,12 +17,12 @@ def snapshot_json(snapshot: Snapshot) -> str:
 
 
 def snapshot_from_json(text: str, source: str) -> Snapshot:
+    from envkit.readers import InputError, load_json
+
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise SnapshotFileError(
-            f"{source} is not JSON ({error.msg} at line {error.lineno})"
-        ) from None
+        data = load_json(text, source)  # depth, number and surrogate limits (#12)
+    except InputError as error:
+        raise SnapshotFileError(str(error)) from None
     if not isinstance(data, dict) or "schema_version" not in data:
         raise SnapshotFileError(f"{source} is not an envkit snapshot (no schema_version)")
     if data["schema_version"] != SNAPSHOT_SCHEMA_VERSION:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import gzip
 import hashlib
+import io
 import os
 import struct
 import zipfile
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 
 from envkit.smoke.model import DataInfo
 
+MAX_MEMBER_BYTES = 64 * 1024 * 1024
+"""One unpacked array or IDX file; MNIST's largest (x_train) is 47 MB."""
 IMAGE_SIDE = 28
 CLASSES = 10
 
@@ -163,9 +166,13 @@ def _read_idx(path: str, role: str) -> _Array:
 
 
 def _gunzip(path: str) -> bytes:
+    compressed = _read_input(path)
     try:
-        with gzip.open(path, "rb") as handle:
-            return handle.read()
+        with gzip.GzipFile(fileobj=io.BytesIO(compressed), mode="rb") as handle:
+            raw = handle.read(MAX_MEMBER_BYTES + 1)
+        if len(raw) > MAX_MEMBER_BYTES:
+            raise DataError(f"{path}: unpacks to over {MAX_MEMBER_BYTES >> 20} MiB; MNIST does not")
+        return raw
     except EOFError:
         raise DataError(f"{path}: truncated gzip file (it ends before its end marker)") from None
     except (OSError, zlib.error) as error:
@@ -175,20 +182,53 @@ def _gunzip(path: str) -> bytes:
 # ---------------------------------------------------------------- npz
 
 
-def _inspect_npz(path: str, origin: str) -> DataInfo:
+def _read_input(path: str) -> bytes:
+    """The file through the one bounded reader: regular files only, at most 64 MiB (#12)."""
+    from envkit.readers import InputError, read_bytes
+
     try:
-        with zipfile.ZipFile(path) as archive:
+        return read_bytes(path)
+    except InputError as error:
+        raise DataError(str(error)) from None
+
+
+def _inspect_npz(path: str, origin: str) -> DataInfo:
+    data = _read_input(path)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())
             missing = [f"{role}.npy" for role in ROLES if f"{role}.npy" not in names]
             if missing:
                 raise DataError(f"{path}: npz file without {', '.join(missing)}")
-            arrays = {role: _read_npy(path, role, archive.read(f"{role}.npy")) for role in ROLES}
+            _refuse_ambiguous_members(path, names)
+            arrays = {role: _read_npy(path, role, _member(path, archive, role)) for role in ROLES}
     except zipfile.BadZipFile as error:
         raise DataError(f"{path}: not a valid npz (zip) file: {error}") from None
     except (EOFError, zlib.error, OSError) as error:
         raise DataError(f"{path}: corrupt npz file: {error}") from None
     _check_counts(arrays, path)
     return _described(origin, "npz", path, arrays, ())
+
+
+def _refuse_ambiguous_members(path: str, names: set[str]) -> None:
+    """NumPy's npz lookup prefers a member named ``y_train`` over ``y_train.npy``: an archive
+    with both would have envkit check one array and the job train on the other."""
+    twins = [role for role in ROLES if role in names]
+    if twins:
+        raise DataError(
+            f"{path}: npz file with members named both {twins[0]} and {twins[0]}.npy; "
+            "envkit will not guess which one is the data"
+        )
+
+
+def _member(path: str, archive: zipfile.ZipFile, role: str) -> bytes:
+    info = archive.getinfo(f"{role}.npy")
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise DataError(
+            f"{path}: {role}.npy unpacks to {info.file_size} bytes, over "
+            f"{MAX_MEMBER_BYTES >> 20} MiB; MNIST does not"
+        )
+    return archive.read(info)
 
 
 def _read_npy(path: str, role: str, blob: bytes) -> _Array:
@@ -205,8 +245,12 @@ def _read_npy(path: str, role: str, blob: bytes) -> _Array:
     try:
         header = ast.literal_eval(blob[start : start + length].decode("latin1"))
         descr, fortran, shape = header["descr"], header["fortran_order"], tuple(header["shape"])
-    except (ValueError, SyntaxError, KeyError, TypeError, UnicodeDecodeError):
+    except (ValueError, SyntaxError, KeyError, TypeError, UnicodeDecodeError, RecursionError):
         raise DataError(f"{where} has an unreadable header") from None
+    if not isinstance(descr, str):
+        raise DataError(f"{where} has a structured dtype; envkit reads plain integer arrays")
+    if not all(type(dim) is int and 0 <= dim < 2**31 for dim in shape):
+        raise DataError(f"{where} has the shape {shape!r}, not a list of sizes")
     if fortran and len(shape) > 1:
         raise DataError(f"{where} is stored in Fortran order; envkit reads C-ordered arrays")
     _check_shape(f"{where}", role, shape, prefix="")

@@ -180,16 +180,15 @@ def read_reports(
 
 
 def _read_text(path: Path) -> tuple[str | None, FileProblem | None]:
+    """Through the one bounded reader: a FIFO, a device or an oversized file is a problem of
+    that file, listed, and never stops (or hangs) the summary of the others."""
+    from envkit.readers import InputError, read_text
+
     try:
-        if path.stat().st_size > MAX_REPORT_BYTES:
-            return None, FileProblem(str(path), "unreadable", f"{path} is larger than 64 MiB")
-        return path.read_text(encoding="utf-8"), None
-    except FileNotFoundError:
-        return None, FileProblem(str(path), "not-found", f"{path} does not exist")
-    except UnicodeDecodeError:
-        return None, FileProblem(str(path), "not-json", f"{path} is not a text file")
-    except OSError as error:
-        return None, FileProblem(str(path), "unreadable", f"cannot read {path}: {error.strerror}")
+        return read_text(path, limit=MAX_REPORT_BYTES), None
+    except InputError as error:
+        code = {"not-found": "not-found", "not-utf8": "not-json"}.get(error.code, "unreadable")
+        return None, FileProblem(str(path), code, str(error))
 
 
 def _is_fleet_summary(text: str) -> bool:

@@ -79,16 +79,12 @@ def load_validation(text: str, source: str) -> ValidationReport:
 
 
 def _parse(text: str, source: str) -> dict[str, Any]:
+    from envkit.readers import InputError, load_json
+
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValidationFileError(
-            f"{source} is not JSON ({error.msg} at line {error.lineno})", code="not-json"
-        ) from None
-    except RecursionError:
-        raise ValidationFileError(
-            f"{source} is not JSON (nested too deep)", code="not-json"
-        ) from None
+        data = load_json(text, source)  # depth, number and surrogate limits (#12)
+    except InputError as error:
+        raise ValidationFileError(str(error), code="not-json") from None
     if not isinstance(data, dict) or ENVELOPE_KEY not in data:
         raise ValidationFileError(
             f"{source} is not an envkit validate report (no {ENVELOPE_KEY})",

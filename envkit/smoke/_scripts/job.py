@@ -379,7 +379,8 @@ def load_npz(path):
     import numpy
 
     with numpy.load(path, allow_pickle=False) as archive:
-        return tuple(archive[key] for key in ("x_train", "y_train", "x_test", "y_test"))
+        # the .npy members envkit checked, never a same-named member without the suffix (#12)
+        return tuple(archive[key + ".npy"] for key in ("x_train", "y_train", "x_test", "y_test"))
 
 
 def load_with_keras(keras, timeout_s):
