@@ -53,7 +53,17 @@ _FIELD_ABSENT = (
 
 
 def probe(nvml: ModuleType | None = None) -> NvmlInfo | Unavailable:
-    """Driver, CUDA driver API version and every GPU, as ``nvidia-smi -q`` shows them."""
+    """Driver, CUDA driver API version and every GPU, as ``nvidia-smi -q`` shows them; within
+    the NVML watchdog's deadline (a hang is ``nvml-timeout``, see nvml_watchdog.py)."""
+    from envkit.probes import nvml_watchdog
+
+    try:
+        return nvml_watchdog.call("the probe", _probe, nvml)
+    except nvml_watchdog.NvmlTimeout as timeout:
+        return timeout.unavailable
+
+
+def _probe(nvml: ModuleType | None) -> NvmlInfo | Unavailable:
     module = nvml if nvml is not None else _pynvml()
     try:
         module.nvmlInit()

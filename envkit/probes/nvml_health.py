@@ -12,6 +12,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from envkit.model import GpuProcess, Unavailable
+from envkit.probes import nvml_watchdog
 from envkit.probes.nvml import (
     _cuda_driver_version,
     _gpu_error,
@@ -101,7 +102,10 @@ class NvmlSession:
             )
             return self
         try:
-            module.nvmlInit()
+            nvml_watchdog.call("nvmlInit", module.nvmlInit)  # a hang is nvml-timeout (#12)
+        except nvml_watchdog.NvmlTimeout as timeout:
+            self.failure = timeout.unavailable
+            return self
         except module.NVMLError as error:
             self.failure = _init_failure(module, error)
             return self

@@ -38,3 +38,19 @@ def python_probe_answers(snapshot: Snapshot, info: CheckInfo) -> Iterator[Findin
             "# a .pth file or sitecustomize.py in its site-packages runs at every start",
         ),
     )
+
+
+@check("nvidia.nvml-timeout", "nvidia", "NVML answers within envkit's deadline.")
+def nvml_answers(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
+    failure = snapshot.nvml
+    if not isinstance(failure, Unavailable) or failure.code != "nvml-timeout":
+        return
+    yield info.finding(
+        Severity.ERROR,
+        "NVML hangs: the NVIDIA driver or a GPU does not answer",
+        escape_control(failure.reason),
+        (
+            "sudo dmesg | grep -iE 'xid|nvrm'   # the driver's own account of the hang",
+            "# then reset the GPU (sudo nvidia-smi -r -i N, with nothing running on it) or reboot",
+        ),
+    )

@@ -21,7 +21,7 @@ from types import ModuleType
 
 from envkit import __version__, knowledge
 from envkit.model import Unavailable
-from envkit.probes import _proc
+from envkit.probes import _proc, nvml_watchdog
 from envkit.probes.kernel_log import XidHistory, read_xid_history
 from envkit.probes.nvml_health import NvmlSession
 from envkit.validate.health import GpuHealth, NodeHealth
@@ -73,7 +73,7 @@ def validate(
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     started = time.monotonic()
     with NvmlSession(nvml) as session:
-        health = session.health()
+        health = _bounded_health(session)
         results = list(_quick_results(health, options))
         telemetry: tuple[TelemetrySample, ...] = ()
         if options.tier is Tier.DEFAULT:
@@ -93,6 +93,17 @@ def validate(
         results=tuple(results),
         telemetry=telemetry,
     )
+
+
+def _bounded_health(session: NvmlSession) -> NodeHealth:
+    """The node's health within the NVML watchdog's deadline; a hang fails node.nvml with
+    nvml-timeout, and NVML is not called again (no shutdown, no samples) (#12)."""
+    try:
+        return nvml_watchdog.call("the health read", session.health)
+    except nvml_watchdog.NvmlTimeout as timeout:
+        session.nvml = None
+        session.failure = timeout.unavailable
+        return NodeHealth(timeout.unavailable, None, None, ())
 
 
 def _quick_results(health: NodeHealth, options: ValidateOptions) -> tuple[CheckResult, ...]:
