@@ -7,9 +7,14 @@ Rules, in the order they matter:
 
 * Longest value first, so the home path ``/home/ada`` becomes ``~`` before the user ``ada`` is
   looked for, and a fully qualified hostname goes before its short form.
-* Token boundaries: a value matches only where the characters either side of it are not letters,
-  digits, ``_`` or ``-`` (for addresses and UUIDs, not ``.`` or ``:`` either). The user ``ada``
-  leaves ``canada`` alone; the home ``/root`` and the user ``root`` leave ``/rootfs`` alone.
+* Token boundaries: a value matches wherever the characters either side of it are not letters
+  or digits, so joined names (``tf-<host>``, ``<user>_env``) and addresses followed by a port
+  or a full stop (``http://<ip-1>:8888``, ``MASTER_ADDR=<ip-1>:29500``) are found. The user
+  ``ada`` leaves ``canada`` alone; the home ``/root`` and the user ``root`` leave ``/rootfs``.
+* Secrets, whatever machine they come from: the password of a URL (``https://user:***@host``)
+  and token-like strings (``ghp_...``, ``hf_...``, ``sk-...``, AWS key ids, and any run of 32 or
+  more letters, digits, ``_`` and ``-`` that mixes upper case, lower case and digits) become
+  ``***``, also inside allowlisted variables such as PYTHONPATH or LD_LIBRARY_PATH.
 * Hex values (GPU UUIDs, MAC and IPv6 addresses) match in any letter case; names and paths match
   exactly.
 * Every value is also looked for in its JSON-escaped spelling, so a path with a backslash or a
@@ -29,7 +34,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-_WORD = r"A-Za-z0-9_\-"
+_WORD = r"A-Za-z0-9"
 _HEX_KINDS = frozenset({"gpu_uuid", "ip", "mac"})
 _FIXED_PLACEHOLDERS = {"hostname": "<hostname>", "user": "<user>", "home": "~"}
 _NUMBERED_PREFIXES = {"gpu_uuid": "gpu-uuid", "ip": "ip", "mac": "mac"}
@@ -107,9 +112,26 @@ class _Redactor:
     replacements: int = 0
 
     def sub(self, text: str, *, escape: bool) -> str:
-        if self.pattern is None:
-            return text
-        return self.pattern.sub(lambda match: self._placeholder(match.group(0), escape), text)
+        text = self._mask_secrets(text, escape)  # first: a user name would hide the URL's shape
+        if self.pattern is not None:
+            text = self.pattern.sub(lambda match: self._placeholder(match.group(0), escape), text)
+        return text
+
+    def _mask_secrets(self, text: str, escape: bool) -> str:
+        mask = "\\*\\*\\*" if escape else "***"
+
+        def url(match: re.Match[str]) -> str:
+            self.replacements += 1
+            return f"{match.group('head')}{mask}@"
+
+        def token(match: re.Match[str]) -> str:
+            found = match.group(0)
+            if not _looks_like_token(found):
+                return found
+            self.replacements += 1
+            return mask
+
+        return _TOKEN.sub(token, _URL_PASSWORD.sub(url, text))
 
     def _placeholder(self, found: str, escape: bool) -> str:
         kind, value = self.kinds.get(found) or self.kinds[found.lower()]
@@ -127,6 +149,36 @@ class _Redactor:
     def counts(self) -> RedactionCounts:
         distinct = {_COUNT_FIELDS[kind]: len(values) for kind, values in self.seen.items()}
         return RedactionCounts(**distinct, replacements=self.replacements)
+
+
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s\"'<>]+:)[^@/\s\"'<>]+@")
+"""``scheme://user:password@``: the password goes, the user name stays (it is redacted by value)."""
+_TOKEN = re.compile(
+    r"(?<![A-Za-z0-9_\-])(?:"
+    r"(?:gh[pousr]|github_pat|hf|glpat|xox[abprs]|sk|pk|rk)[_\-][A-Za-z0-9_\-]{16,}"
+    r"|AKIA[0-9A-Z]{16}"
+    r"|[A-Za-z0-9_\-]{32,}"
+    r")(?![A-Za-z0-9_\-])"
+)
+_HEX_ID = re.compile(r"^(?:[A-Za-z]+-)?[0-9A-Fa-f][0-9A-Fa-f\-]*$")
+_KNOWN_TOKEN = re.compile(r"^(?:(?:gh[pousr]|github_pat|hf|glpat|xox[abprs]|sk|pk|rk)[_\-]|AKIA)")
+
+
+def _looks_like_token(text: str) -> bool:
+    """A known token prefix, or a long run that mixes upper case, lower case and digits (not a
+    lower-case hex digest, a UUID or a word joined by dashes)."""
+    if text.startswith("AKIA") and len(text) == 20:
+        return True
+    if _KNOWN_TOKEN.match(text) and any(char.isdigit() for char in text):
+        return True
+    if _HEX_ID.match(text):  # GPU-<uuid>, MIG-<uuid>, digests: identifiers, redacted by value
+        return False
+    return (
+        len(text) >= 32
+        and any(char.isupper() for char in text)
+        and any(char.islower() for char in text)
+        and sum(char.isdigit() for char in text) >= 3
+    )
 
 
 def redact(
@@ -183,7 +235,7 @@ def _spellings(value: str) -> set[str]:
 
 
 def _alternative(spelling: str, kind: str) -> str:
-    boundary = _WORD + (r".:" if kind in _HEX_KINDS else "")
+    boundary = _WORD
     body = re.escape(spelling)
     if kind in _HEX_KINDS:
         body = f"(?i:{body})"

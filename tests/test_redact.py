@@ -38,15 +38,15 @@ def redacted(text: str, identifiers: Identifiers = ADA) -> str:
     ("text", "expected"),
     [
         ("ada lives in canada", "<user> lives in canada"),
-        ("adam and ada_x and ada-b", "adam and ada_x and ada-b"),
+        ("adam and ada_x and ada-b", "adam and <user>_x and <user>-b"),  # joined names (#12)
         ("/home/ada/miniconda3/bin/python", "~/miniconda3/bin/python"),
         ("/home/ada", "~"),
         ("/home/adams/x", "/home/adams/x"),
         ("HOME=/home/ada; USER=ada", "HOME=~; USER=<user>"),
         ("gpu-box.lab.example and gpu-box", "<hostname> and <hostname>"),
-        ("gpu-box-2 and xgpu-box", "gpu-box-2 and xgpu-box"),
+        ("gpu-box-2 and xgpu-box", "<hostname>-2 and xgpu-box"),
         ("gpu-box.local", "<hostname>.local"),
-        ("10.1.2.3 10.1.2.34 110.1.2.3 10.1.2.3:22", "<ip-1> 10.1.2.34 110.1.2.3 10.1.2.3:22"),
+        ("10.1.2.3 10.1.2.34 110.1.2.3 10.1.2.3:22", "<ip-1> 10.1.2.34 110.1.2.3 <ip-1>:22"),
         ("MAC AA:BB:CC:DD:EE:FF", "MAC <mac-1>"),
         ("gpu-00000000-1111-2222-3333-444444444444", "<gpu-uuid-1>"),
     ],

@@ -190,9 +190,12 @@ def emit(text: str, output: Path | None, force: bool) -> None:
 
 
 def _write_stdout(text: str) -> None:
+    from envkit.redact import escape_control
+
+    text = escape_control(text)  # no control character from any input reaches a terminal
     try:
         sys.stdout.write(text)
-    except UnicodeEncodeError:  # a lone surrogate or a non-UTF-8 path: escaped, never a traceback
+    except UnicodeEncodeError:  # a stdout that is not UTF-8: escaped, never a traceback
         encoding = sys.stdout.encoding or "utf-8"
         sys.stdout.write(text.encode(encoding, "backslashreplace").decode(encoding))
 
@@ -200,11 +203,11 @@ def _write_stdout(text: str) -> None:
 def emit_rich(draw: Callable[[Console], None], output: Path | None, force: bool) -> None:
     import io
 
-    from rich.console import Console
+    from envkit.terminal import SafeConsole
 
     if output is None:
-        draw(Console(highlight=False))
+        draw(SafeConsole(highlight=False))
         return
     buffer = io.StringIO()
-    draw(Console(file=buffer, width=120, color_system=None, highlight=False))
+    draw(SafeConsole(file=buffer, width=120, color_system=None, highlight=False))
     emit(buffer.getvalue(), output, force)

@@ -175,28 +175,28 @@ def _doctor_text(
 def _doctor_plain_text(report: DoctorReport, verbose: bool, *, for_file: bool) -> str | None:
     import io
 
-    from rich.console import Console
-
     from envkit.render.doctor import print_doctor
+    from envkit.terminal import SafeConsole
 
     if not for_file:
-        print_doctor(Console(highlight=False), report, verbose=verbose)
+        print_doctor(SafeConsole(highlight=False), report, verbose=verbose)
         return None
     buffer = io.StringIO()
     print_doctor(
-        Console(file=buffer, width=100, color_system=None, highlight=False), report, verbose=verbose
+        SafeConsole(file=buffer, width=100, color_system=None, highlight=False),
+        report,
+        verbose=verbose,
     )
     return buffer.getvalue()
 
 
 def _print_checks() -> None:
-    from rich.console import Console
-
     from envkit.inputs.snapshot import INPUT_CHECKS
     from envkit.render.doctor import print_checks
     from envkit.rules.logs import log_checks
     from envkit.rules.registry import all_checks
     from envkit.smoke import SMOKE_CHECKS
+    from envkit.terminal import SafeConsole
 
     checks = (*(c.info for c in all_checks()), *SMOKE_CHECKS, *INPUT_CHECKS, *log_checks())
-    print_checks(Console(highlight=False), checks)
+    print_checks(SafeConsole(highlight=False), checks)

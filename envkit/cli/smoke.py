@@ -116,13 +116,12 @@ def _smoke_models(models: list[SmokeModel] | None) -> tuple[str, ...] | None:
 
 def run_smoke_live(target: str | None, spec: SmokeSpecType) -> SmokeResultType:
     """Run the job with a live progress bar on stderr; bad input ends the command."""
-    from rich.console import Console
-
     from envkit.smoke import run_smoke
     from envkit.smoke.render import SmokeProgress
+    from envkit.terminal import SafeConsole
 
     try:
-        with SmokeProgress(Console(stderr=True)) as show:
+        with SmokeProgress(SafeConsole(stderr=True)) as show:
             return run_smoke(target, spec, on_event=show)
     except ValueError as error:  # DataError included: one line naming the file
         fail(str(error))

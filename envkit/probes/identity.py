@@ -17,6 +17,9 @@ Decisions:
   ``CUDA_VISIBLE_DEVICES`` (CUDA accepts UUID prefixes there, so they are values of their own).
 * IP and MAC addresses: from ``psutil.net_if_addrs()``, every interface but loopback; loopback,
   unspecified (``0.0.0.0``, ``::``) and all-zero MACs are left out; an IPv6 ``%scope`` is cut.
+* The snapshot being rendered, which may be another machine's (``doctor --snapshot``): the
+  homes and user names in its paths (``/home/NAME``, ``/Users/NAME``, ``C:\\Users\\NAME``), and
+  the IP and MAC addresses in its environment variables (``MASTER_ADDR=10.0.0.7``) (#12).
 """
 
 from __future__ import annotations
@@ -26,13 +29,14 @@ import getpass
 import ipaddress
 import os
 import platform
+import re
 import socket
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import psutil
 
-from envkit.model import NvmlInfo, OsInfo, Snapshot
+from envkit.model import NvmlInfo, OsInfo, PythonEnvInfo, Snapshot
 from envkit.redact import Identifiers
 
 GENERIC_USER_NAMES = frozenset(
@@ -59,14 +63,59 @@ def probe_identifiers(snapshot: Snapshot, environ: Mapping[str, str] | None = No
     env = os.environ if environ is None else environ
     users = _user_names(env)
     addresses = _interface_addresses()
+    found = snapshot_identifiers(snapshot)
+    all_users = _unique([*users, *found.user_names])
     return Identifiers(
         hostnames=_hostnames(snapshot),
-        user_names=tuple(u for u in users if u not in GENERIC_USER_NAMES and len(u) > 1),
-        home_paths=_home_paths(env, users),
+        user_names=tuple(u for u in all_users if u not in GENERIC_USER_NAMES and len(u) > 1),
+        home_paths=_unique([*_home_paths(env, users), *found.home_paths]),
         gpu_uuids=_gpu_uuids(snapshot),
-        ip_addresses=_ip_addresses(addresses),
-        mac_addresses=_mac_addresses(addresses),
+        ip_addresses=_unique([*_ip_addresses(addresses), *found.ip_addresses]),
+        mac_addresses=_unique([*_mac_addresses(addresses), *found.mac_addresses]),
     )
+
+
+_HOME_IN_PATH = re.compile(
+    r"(?<![A-Za-z0-9])((?:/home|/Users)/([A-Za-z0-9_.][A-Za-z0-9_.\-]*)|[A-Za-z]:\\Users\\([^\\/:*?\"<>|\s]+))"
+)
+_IPV4 = re.compile(r"(?<![0-9.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![0-9]|\.[0-9])")
+_MAC = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{2}[:\-]){5}[0-9A-Fa-f]{2}(?![0-9A-Fa-f:])")
+
+
+def snapshot_identifiers(snapshot: Snapshot) -> Identifiers:
+    """The homes, user names and addresses a snapshot itself holds (it may be another
+    machine's); exact values taken from its paths and its environment variables."""
+    from envkit.codec import encode
+
+    homes: list[str] = []
+    users: list[str] = []
+    for text in _strings(encode(snapshot)):
+        for match in _HOME_IN_PATH.finditer(text):
+            homes.append(match.group(1))
+            users.append(match.group(2) or match.group(3))
+    environment = snapshot.python.environment if isinstance(snapshot.python, PythonEnvInfo) else ()
+    values = [value for _, value in environment]
+    ips = [ip for value in values for ip in _IPV4.findall(value)]
+    macs = [mac.lower().replace("-", ":") for value in values for mac in _MAC.findall(value)]
+    return Identifiers(
+        user_names=_unique(users),
+        home_paths=_unique(homes),
+        ip_addresses=_ip_addresses((socket.AF_INET, ip) for ip in ips),
+        mac_addresses=_mac_addresses((int(psutil.AF_LINK), mac) for mac in macs),
+    )
+
+
+def _strings(value: object) -> Iterable[str]:
+    """Every string in an encoded snapshot (lists and dicts, no recursion limit to hit)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
 
 
 def _unique(values: Iterable[str | None]) -> tuple[str, ...]:
