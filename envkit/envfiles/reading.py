@@ -118,7 +118,7 @@ def parse_conda(path: str, text: str) -> EnvDocument:
     except yaml.MarkedYAMLError as error:
         return _unreadable(path, _syntax_finding(error))
     except yaml.YAMLError as error:
-        raise EnvFileError(f"{path}: not YAML ({error})") from None
+        raise EnvFileError(f"{path}: not YAML ({' '.join(str(error).split())})") from None
     except RecursionError:
         raise EnvFileError(f"{path} is nested too deeply to be an environment file") from None
     if root is None:
