@@ -71,11 +71,13 @@ def _read_text(path: str) -> str:
         fail(f"{path} is a directory; give a file (a folder of dumps needs --output-dir)")
     if size > MAX_INPUT_BYTES:
         fail(f"{path} is {_mb(size)}; envkit reads inputs up to {_mb(MAX_INPUT_BYTES)}")
-    try:
-        with file.open("rb") as handle:
-            data = handle.read(MAX_INPUT_BYTES + 1)
-    except OSError as error:
-        fail(f"cannot read {path}: {error.strerror}")
+    from envkit.readers import InputError as ReadError
+    from envkit.readers import read_bytes
+
+    try:  # the one bounded reader: a FIFO or a device is refused, never blocks (#12)
+        data = read_bytes(file, limit=MAX_INPUT_BYTES)
+    except ReadError as error:
+        fail(str(error))
     return _decoded(path, data)
 
 
