@@ -24,15 +24,26 @@ def test_fifo_is_refused_even_with_force(tmp_path: Path) -> None:
     assert sorted(tmp_path.iterdir()) == [fifo]
 
 
-def test_device_node_is_refused_even_with_force() -> None:
+def _private_null(tmp_path: Path) -> Path:
+    """A device node of the test's own: a regression replaces it, never the machine's /dev/null."""
+    node = tmp_path / "null"
+    try:
+        os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("making a device node needs root")
+    return node
+
+
+def test_device_node_is_refused_even_with_force(tmp_path: Path) -> None:
+    node = _private_null(tmp_path)
     with pytest.raises(OutputFileError, match="is a device"):
-        write_text_atomic(Path("/dev/null"), "x", force=True)
-    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+        write_text_atomic(node, "x", force=True)
+    assert stat.S_ISCHR(node.lstat().st_mode)
 
 
 def test_symlink_to_a_device_is_refused(tmp_path: Path) -> None:
     link = tmp_path / "out.txt"
-    link.symlink_to("/dev/null")
+    link.symlink_to(_private_null(tmp_path))
     with pytest.raises(OutputFileError, match="device"):
         write_text_atomic(link, "x", force=True)
     assert link.is_symlink()

@@ -4,7 +4,7 @@ user runs envkit (a real process, in a fresh folder), each judged on the same in
 * the exit status is one the case allows, always in {0, 1, 2}, and the command finishes;
 * no traceback; on exit 2, at most two lines on stderr (the error and the hint);
 * nothing of the user's is changed: every file the case planted is byte for byte, mode and kind
-  as it was (FIFOs stay FIFOs, /dev/null stays a device), and no file appears unless the case
+  as it was (FIFOs stay FIFOs, device nodes stay devices), and no file appears unless the case
   expects it; nothing from the working directory ran (no marker file);
 * the case's own check (a kept line, a redacted value, a reason) holds.
 
@@ -68,7 +68,9 @@ def envkit_argv() -> list[str]:
 
 
 def run_case(case: Case, folder: Path) -> Outcome:
-    if case.needs and shutil.which(case.needs) is None:
+    if case.needs == "root" and os.geteuid() != 0:
+        return Outcome(case.name, False, True, "needs root to make a device node")
+    if case.needs and case.needs != "root" and shutil.which(case.needs) is None:
         return Outcome(case.name, False, True, f"needs {case.needs}")
     folder.mkdir(parents=True, exist_ok=True)
     if case.prepare is not None:
@@ -87,6 +89,7 @@ def run_case(case: Case, folder: Path) -> Outcome:
             cwd=folder,
             env={**env, "PYTHONPATH": str(REPO)},
             check=False,
+            preexec_fn=_limit_memory,  # a regression reading /dev/zero fails alone
         )
     except subprocess.TimeoutExpired:
         return Outcome(case.name, False, False, f"hung past {CASE_TIMEOUT_S} s")
@@ -94,6 +97,17 @@ def run_case(case: Case, folder: Path) -> Outcome:
     if problem is None and case.check is not None:
         problem = case.check(folder, result)
     return Outcome(case.name, problem is None, False, problem or "held")
+
+
+MEMORY_LIMIT_BYTES = 8 * 1024**3
+"""Address space of each case's envkit: a regression that reads /dev/zero without a bound
+fails its case instead of starving the machine."""
+
+
+def _limit_memory() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
 
 
 def _invariants(
@@ -323,8 +337,10 @@ def _mode_is(name: str, mode: int) -> Check:
     return check
 
 
-def _dev_null_intact(folder: Path, result: subprocess.CompletedProcess[str]) -> str | None:
-    return None if stat.S_ISCHR(os.stat("/dev/null").st_mode) else "/dev/null is no device now"
+def _private_null(folder: Path) -> None:
+    """A device node of the case's own (the null device's numbers): code that wrongly replaces
+    it harms only this folder, never the machine's /dev/null."""
+    os.mknod(folder / "null", stat.S_IFCHR | 0o666, os.makedev(1, 3))
 
 
 # ---------------------------------------------------------------- the cases
@@ -358,17 +374,18 @@ CASES: tuple[Case, ...] = (
         _fifo("out.yml"),
     ),
     Case(
-        "write: -o /dev/null --force",
-        ("env", "generate", "--cpu", "-o", "/dev/null", "--force"),
+        "write: -o a device node --force",
+        ("env", "generate", "--cpu", "-o", "null", "--force"),
         FAIL,
-        check=_dev_null_intact,
+        _private_null,
+        needs="root",
     ),
     Case(
-        "write: -o link to /dev/null --force",
+        "write: -o link to a device node --force",
         ("env", "generate", "--cpu", "-o", "out.yml", "--force"),
         FAIL,
-        _link("out.yml", "/dev/null"),
-        check=_dev_null_intact,
+        _both(_private_null, _link("out.yml", "null")),
+        needs="root",
     ),
     Case(
         "write: -o dangling link",
@@ -523,6 +540,19 @@ CASES: tuple[Case, ...] = (
         ("smoke", "--data", "mnist.npz", "--offline"),
         FAIL,
         _link("mnist.npz", "/dev/zero"),
+    ),
+    Case(
+        "read: doctor --from a FIFO",
+        ("doctor", "--from", "dump.xml"),
+        FAIL,
+        _fifo("dump.xml"),
+        _stderr_has("is a FIFO"),
+    ),
+    Case(
+        "read: validate --from /dev/zero",
+        ("validate", "--from", "dump.xml"),
+        FAIL,
+        _link("dump.xml", "/dev/zero"),
     ),
     Case(
         "read: env check a FIFO",
