@@ -34,11 +34,6 @@ _STR = "tag:yaml.org,2002:str"
 _SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _COMMENT = re.compile(r"(^|\s)#.*$")
 _HASH_OPTION = re.compile(r"\s--hash[=\s]\S+")
-_LOCATION = re.compile(
-    r"^(?:[A-Za-z][A-Za-z0-9+.\-]*://|(?:git|hg|svn|bzr)\+|\.{1,2}(?:[/\\]|$)|[/~]|[A-Za-z]:[/\\])"
-    r"|\.(?:whl|zip|tar\.gz|tgz|tar\.bz2)$"
-)
-"""A VCS URL, an archive URL or a local path: pip installs it, envkit does not check it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,8 +346,6 @@ class _Walker:
         if text.lstrip().startswith("-"):
             self.problems.extend(_option_problems(text, line))
             return
-        if _LOCATION.search(text.strip()):
-            return
         dep = pip_dep(text, line)
         if dep is None and locations.is_location(text):
             dep = locations.location_dep(text, line)
@@ -437,8 +430,6 @@ def parse_requirements(path: str, text: str) -> EnvDocument:
     for line, content in _logical_lines(text):
         if content.startswith("-"):
             problems.extend(_option_problems(content, line))
-            continue
-        if _LOCATION.search(content):
             continue
         dep = pip_dep(_HASH_OPTION.sub("", content), line)
         if dep is None and locations.is_location(content):
