@@ -7,23 +7,21 @@ therefore costs no training, and a good one costs no extra wall time.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import queue
-import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from envkit.jobs import EventCallback, EventState, JobEvent, StartFailure, Supervisor, launch
+from envkit.jobs import reaping_on_signals as _reaping_on_signals
 from envkit.model import Unavailable
 from envkit.probes._proc import neutral_cwd
 from envkit.smoke import classify
-from envkit.smoke.data import DataError, find_keras_cache, inspect_path
+from envkit.smoke.data import find_keras_cache, inspect_path
 from envkit.smoke.model import (
     BACKENDS,
     DEVICES,
@@ -48,18 +46,7 @@ SYNTHETIC_SEED = 20180101
 PROTOCOL = 1
 
 
-@dataclass(frozen=True, slots=True)
-class JobEvent:
-    """One line of the job's protocol, as the progress display receives it."""
-
-    name: str
-    """hello, phase, ready, data, run_start, batch, epoch, run_end, error, done."""
-    fields: Mapping[str, Any]
-    t: float
-    """Seconds since the job started, by the job's clock."""
-
-
-EventCallback = Callable[[JobEvent], None]
+__all__ = ["EventCallback", "JobEvent", "JobState", "job_spec", "plan_runs", "run_smoke"]
 
 
 def validate_spec(spec: SmokeSpec) -> None:
@@ -166,110 +153,34 @@ def run_smoke(
         state.failure = JobFailure("start-error", "start", resolved.reason, None, None, None, "")
         return state.result(time.monotonic() - started)
     state.python = resolved
-    with resources.as_file(job_script()) as script:
-        try:
-            process = subprocess.Popen(  # noqa: S603 -- argv built by envkit
-                [resolved, "-B", str(script), json.dumps(job_spec(spec))],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=child_env,
-                cwd=neutral_cwd(),  # nothing from the user's cwd runs (#12)
+    with _reaping_on_signals(), resources.as_file(job_script()) as script:
+        process = launch(
+            resolved,
+            script,
+            json.dumps(job_spec(spec)),
+            child_env,
+            answers=True,
+            cwd=neutral_cwd(),  # nothing from the user's cwd runs (#12)
+        )
+        if isinstance(process, StartFailure):
+            state.failure = JobFailure(
+                "start-error", "start", process.message, None, None, None, ""
             )
-        except OSError as error:
-            message = f"{resolved} cannot run: {error.strerror or error}"
-            state.failure = JobFailure("start-error", "start", message, None, None, None, "")
             return state.result(time.monotonic() - started)
-        JobSupervisor(process, state, started + spec.timeout_s).run(child_env)
+        _supervise(Supervisor(process, state, started + spec.timeout_s), state, child_env)
     return state.result(time.monotonic() - started)
 
 
-class JobSupervisor:
-    """Reads the child's events with a deadline, answers it, collects stderr, reaps it."""
-
-    def __init__(self, process: subprocess.Popen[bytes], state: JobState, deadline: float) -> None:
-        self.process = process
-        self.state = state
-        self.deadline = deadline
-        self.lines: queue.Queue[bytes | None] = queue.Queue()
-        self.stderr_chunks: list[bytes] = []
-        self.readers = [
-            threading.Thread(target=self._read_stdout, daemon=True),
-            threading.Thread(target=self._read_stderr, daemon=True),
-        ]
-
-    def run(self, env: Mapping[str, str]) -> None:
-        for reader in self.readers:
-            reader.start()
-        try:
-            answer, info = resolve_data(self.state.spec, env)
-        except DataError:
-            self._stop()
-            raise
-        self.state.data = info
-        timed_out = self._pump(answer)
-        if timed_out:
-            self._stop()
-        returncode = self._reap()
-        stderr = b"".join(self.stderr_chunks).decode("utf-8", "replace")
-        self.state.finish(returncode, stderr, timed_out)
-
-    def _pump(self, answer: dict[str, Any]) -> bool:
-        """Handle events until the child closes stdout; True when the deadline passed first."""
-        while True:
-            remaining = self.deadline - time.monotonic()
-            if remaining <= 0:
-                return True
-            try:
-                raw = self.lines.get(timeout=remaining)
-            except queue.Empty:
-                return True
-            if raw is None:
-                return False
-            event = self.state.accept(raw)
-            if event is not None and event.name == "ready":
-                self._answer({"data": answer})
-
-    def _answer(self, message: dict[str, Any]) -> None:
-        stdin = self.process.stdin
-        if stdin is None:
-            return
-        try:
-            stdin.write((json.dumps(message) + "\n").encode())
-            stdin.close()
-        except OSError:
-            pass  # the child is gone; its exit status will say why
-
-    def _stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self._reap()
-
-    def _reap(self) -> int | None:
-        try:
-            returncode = self.process.wait(timeout=max(5.0, self.deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            returncode = self.process.wait()
-        for reader in self.readers:
-            reader.join(timeout=5.0)
-        if self.process.stdin is not None and not self.process.stdin.closed:
-            with contextlib.suppress(OSError):
-                self.process.stdin.close()
-        return returncode
-
-    def _read_stdout(self) -> None:
-        stream = self.process.stdout
-        assert stream is not None  # noqa: S101 -- Popen was given PIPE
-        for raw in stream:
-            self.lines.put(raw)
-        self.lines.put(None)
-
-    def _read_stderr(self) -> None:
-        stream = self.process.stderr
-        assert stream is not None  # noqa: S101 -- Popen was given PIPE
-        for chunk in iter(lambda: stream.read(65536), b""):
-            self.stderr_chunks.append(chunk)
+def _supervise(supervisor: Supervisor, state: JobState, env: Mapping[str, str]) -> None:
+    """The smoke's handshake: the data is checked while the child imports, then answered."""
+    supervisor.start()
+    try:
+        answer, info = resolve_data(state.spec, env)
+    except BaseException:  # DataError, or an interrupt: the child must not outlive this
+        supervisor.stop()
+        raise
+    state.data = info
+    supervisor.run(lambda event: {"data": answer} if event.name == "ready" else None)
 
 
 @dataclass
@@ -282,14 +193,13 @@ class _RunState:
     error: RunError | None = None
 
 
-class JobState:
-    """What the events have said so far."""
+class JobState(EventState):
+    """What the smoke job's events have said so far."""
 
     def __init__(self, spec: SmokeSpec, python: str, on_event: EventCallback | None) -> None:
+        super().__init__(on_event)
         self.spec = spec
         self.python = python
-        self.on_event = on_event
-        self.stage = "start"
         self.stack: StackInfo | None = None
         self.data: DataInfo | None = None
         self.runs: dict[tuple[str, str], _RunState] = {}
@@ -299,23 +209,7 @@ class JobState:
         self.gpu_missing = False
         self.done: dict[str, Any] | None = None
         self.diagnoses: tuple[Any, ...] = ()
-        self.protocol_errors: list[str] = []
         self.python_version = ""
-
-    def accept(self, raw: bytes) -> JobEvent | None:
-        try:
-            payload = json.loads(raw)
-            name = str(payload.pop("event"))
-            event = JobEvent(name, payload, float(payload.pop("t", 0.0)))
-        except (ValueError, KeyError, TypeError, AttributeError):
-            self.protocol_errors.append(raw.decode("utf-8", "replace").strip()[:200])
-            return None
-        handler = getattr(self, f"_on_{name}", None)
-        if handler is not None:
-            handler(event.fields)
-        if self.on_event is not None:
-            self.on_event(event)
-        return event
 
     def _on_hello(self, fields: Mapping[str, Any]) -> None:
         self.stage = "import"

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -31,11 +30,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
+from envkit.jobs import JobEvent, StartFailure, Supervisor, launch, reaping_on_signals
 from envkit.knowledge import GpuModel
 from envkit.model import Unavailable
 from envkit.probes._proc import neutral_cwd
-from envkit.smoke import Diagnosis, JobEvent, JobFailure, SmokeResult, SmokeSpec, run_smoke
-from envkit.smoke.runner import JobState, JobSupervisor
+from envkit.smoke import Diagnosis, JobFailure, SmokeResult, SmokeSpec, run_smoke
+from envkit.smoke.runner import JobState
 from envkit.validate.model import TelemetrySample
 
 PROTOCOL = 1
@@ -424,9 +424,10 @@ def run_workloads(
     notify = _Notifier(on_event, origin)
     telemetry_error = _start_sampler(sampler)
     try:
-        smoke = _run_smokes(python, plan, base_env, notify)
-        job = _run_job(python, plan, base_env, notify)
-        workers = _run_multiworker(python, plan, base_env, notify) if plan.multiworker else ()
+        with reaping_on_signals():
+            smoke = _run_smokes(python, plan, base_env, notify)
+            job = _run_job(python, plan, base_env, notify)
+            workers = _run_multiworker(python, plan, base_env, notify) if plan.multiworker else ()
     finally:
         telemetry, stop_error = _stop_sampler(sampler)
     return _assemble(
@@ -503,7 +504,8 @@ def _run_smokes(
 
 
 class _JobState(JobState):
-    """The smoke runner's event state, for the workload job: keeps every event."""
+    """The smoke job's event state (its failure and diagnosis), for the workload job: keeps
+    every event."""
 
     def __init__(self, python: str, timeout_s: float, on_event: Callable[[JobEvent], None]) -> None:
         super().__init__(SmokeSpec(timeout_s=timeout_s), python, on_event)
@@ -529,30 +531,12 @@ class _JobState(JobState):
             super()._on_error(fields)
 
 
-class _JobSupervisor(JobSupervisor):
-    """The smoke runner's supervisor, without the smoke's data handshake."""
-
-    def run_job(self) -> None:
-        for reader in self.readers:
-            reader.start()
-        timed_out = self._pump({})
-        if timed_out:
-            self._stop()
-        returncode = self._reap()
-        stderr = b"".join(self.stderr_chunks).decode("utf-8", "replace")
-        self.state.finish(returncode, stderr, timed_out)
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-
-
 @dataclass
 class _Child:
     label: str
     state: _JobState
     started: float
-    supervisor: _JobSupervisor | None = None
+    supervisor: Supervisor | None = None
     wall_seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -590,20 +574,12 @@ def _launch(
         child.state.failure = JobFailure("start-error", "start", resolved.reason, *_NONE)
         return child
     child.state.python = resolved
-    try:
-        process = subprocess.Popen(  # noqa: S603 -- argv built by envkit
-            [resolved, "-B", str(script), json.dumps(spec)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=dict(env),
-            cwd=neutral_cwd(),  # nothing from the user's cwd runs (#12)
-        )
-    except OSError as error:
-        message = f"{resolved} cannot run: {error.strerror or error}"
-        child.state.failure = JobFailure("start-error", "start", message, *_NONE)
+    # nothing from the user's cwd runs (#12)
+    process = launch(resolved, script, json.dumps(spec), env, cwd=neutral_cwd())
+    if isinstance(process, StartFailure):
+        child.state.failure = JobFailure("start-error", "start", process.message, *_NONE)
         return child
-    child.supervisor = _JobSupervisor(process, child.state, time.monotonic() + timeout_s)
+    child.supervisor = Supervisor(process, child.state, time.monotonic() + timeout_s)
     return child
 
 
@@ -612,7 +588,7 @@ _NONE = (None, None, None, "")
 
 def _supervise(child: _Child) -> None:
     if child.supervisor is not None:
-        child.supervisor.run_job()
+        child.supervisor.run()
     child.wall_seconds = round(time.monotonic() - child.started, 3)
 
 
@@ -683,7 +659,7 @@ def _supervise_worker(child: _Child, everyone: list[_Child]) -> None:
         return
     for other in everyone:
         supervisor = other.supervisor
-        if other is not child and supervisor is not None and supervisor.process.poll() is None:
+        if other is not child and supervisor is not None and supervisor.running():
             other.extra["stopped_because"] = f"{child.label} failed"
             supervisor.kill()
 

@@ -1,4 +1,5 @@
-# (Python 3.6 code run by the target interpreter: no newer syntax, no envkit imports.)
+# (Python 3.6 code run by the target interpreter: no newer syntax; of envkit, only the
+# protocol module envkit_job_events, which the launcher puts on PYTHONPATH.)
 """envkit smoke job: train the tutorial's MNIST network in the interpreter under examination.
 
 Run by envkit as ``python -B job.py SPEC_JSON`` with the interpreter the user's code will use.
@@ -19,12 +20,11 @@ import json
 import math
 import os
 import sys
-import threading
 import time
-import traceback
+
+from envkit_job_events import Events, drop_script_folder, error_fields, finite, peak_rss_bytes
 
 PROTOCOL = 1
-T0 = time.time()
 IMAGE_SIZE = 28
 CLASSES = 10
 SHIFT = 3
@@ -35,52 +35,6 @@ EXIT_OK = 0
 EXIT_IMPORT_FAILED = 3
 EXIT_BAD_SPEC = 4
 EXIT_DATA_FAILED = 5
-
-
-class Events(object):
-    """JSON lines on a private copy of stdout; fd 1 itself becomes stderr."""
-
-    def __init__(self):
-        private = os.dup(1)
-        os.dup2(2, 1)
-        self._out = os.fdopen(private, "w")
-        self._lock = threading.Lock()
-
-    def emit(self, name, **fields):
-        fields["event"] = name
-        fields["t"] = round(time.time() - T0, 3)
-        line = json.dumps(fields, sort_keys=True)
-        with self._lock:
-            self._out.write(line + "\n")
-            self._out.flush()
-
-
-def finite(value):
-    """A float for JSON, or None where it is NaN or infinite (a diverged loss)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def peak_rss_bytes():
-    try:
-        import resource
-    except ImportError:
-        return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(peak) if sys.platform == "darwin" else int(peak) * 1024
-
-
-def error_fields(error, stage):
-    lines = traceback.format_exception(type(error), error, error.__traceback__)
-    return {
-        "stage": stage,
-        "type": type(error).__name__,
-        "message": str(error)[:4000],
-        "traceback": "".join(lines)[-6000:],
-    }
 
 
 # ---------------------------------------------------------------- backends
@@ -770,13 +724,7 @@ def read_answer():
 
 def main(argv):
     events = Events()
-    events.emit(
-        "hello",
-        protocol=PROTOCOL,
-        python=sys.version.split()[0],
-        executable=sys.executable,
-        pid=os.getpid(),
-    )
+    events.hello(PROTOCOL)
     try:
         spec = json.loads(argv[1])
         backend = choose_backend(spec.get("backend"))
@@ -821,7 +769,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    # sys.path[0] is envkit's script folder; drop it so nothing of envkit's shadows the target's.
-    if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
-        del sys.path[0]
+    drop_script_folder(__file__)
     sys.exit(main(sys.argv))

@@ -1,4 +1,5 @@
-# (Python 3.9+ code run by the target interpreter: no envkit imports.)
+# (Python 3.9+ code run by the target interpreter; of envkit, only the protocol module
+# envkit_job_events, which the launcher puts on PYTHONPATH.)
 """envkit validate workload job: the default tier's measurements, through TensorFlow.
 
 Run by envkit as ``python -B workload_job.py SPEC_JSON`` with the interpreter the user's code
@@ -28,17 +29,8 @@ import os
 import sys
 import threading
 import time
-import traceback
 
-# The smoke job's JSON-lines writer and helpers: one protocol, one implementation. Both files
-# ship inside the envkit package; the target interpreter needs only this layout, not envkit.
-sys.path.insert(
-    0,
-    os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, "smoke", "_scripts"
-    ),
-)
-from job import Events, finite, peak_rss_bytes
+from envkit_job_events import Events, drop_script_folder, error_fields, finite, peak_rss_bytes
 
 PROTOCOL = 1
 EXIT_OK = 0
@@ -48,15 +40,6 @@ EXIT_SETUP_FAILED = 5
 UNIT_ROUNDOFF = {"fp32": 2.0**-24, "tf32": 2.0**-11, "bf16": 2.0**-8, "fp16": 2.0**-11}
 STEP_LEARNING_RATE = 0.1
 STEP_SEED = 20240601
-
-
-def error_fields(error):
-    lines = traceback.format_exception(type(error), error, error.__traceback__)
-    return {
-        "type": type(error).__name__,
-        "message": str(error)[:4000],
-        "traceback": "".join(lines)[-6000:],
-    }
 
 
 # ---------------------------------------------------------------- devices
@@ -496,18 +479,12 @@ def run_worker(tf, np, events, spec):
 
 def main(argv):
     events = Events()
-    events.emit(
-        "hello",
-        protocol=PROTOCOL,
-        python=sys.version.split()[0],
-        executable=sys.executable,
-        pid=os.getpid(),
-    )
+    events.hello(PROTOCOL)
     try:
         spec = json.loads(argv[1])
         mode = spec.get("mode", "local")
     except (IndexError, ValueError) as error:
-        events.emit("error", stage="spec", **error_fields(error))
+        events.emit("error", **error_fields(error, "spec"))
         return EXIT_BAD_SPEC
     events.emit("phase", phase="import")
     try:
@@ -520,19 +497,17 @@ def main(argv):
         if spec.get("tf32") is False:
             tf.config.experimental.enable_tensor_float_32_execution(False)
     except Exception as error:
-        events.emit("error", stage="import", **error_fields(error))
+        events.emit("error", **error_fields(error, "import"))
         return EXIT_IMPORT_FAILED
     try:
         (run_worker if mode == "worker" else run_local)(tf, np, events, spec)
     except Exception as error:
-        events.emit("error", stage="setup", **error_fields(error))
+        events.emit("error", **error_fields(error, "setup"))
         return EXIT_SETUP_FAILED
     events.emit("done", peak_rss_bytes=peak_rss_bytes())
     return EXIT_OK
 
 
 if __name__ == "__main__":
-    # sys.path[0] is envkit's script folder; drop it so nothing of envkit's shadows the target's.
-    if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
-        del sys.path[0]
+    drop_script_folder(__file__)
     sys.exit(main(sys.argv))
