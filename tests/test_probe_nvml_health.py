@@ -19,8 +19,7 @@ import pytest
 from nvml_replay import ReplayNvml
 
 from envkit.model import GpuProcess, Unavailable
-from envkit.probes import nvml_health, nvml_record
-from envkit.validate.health import (
+from envkit.model_health import (
     EnabledPair,
     GpuHealth,
     NodeHealth,
@@ -28,6 +27,7 @@ from envkit.validate.health import (
     RemappedRows,
     RetiredPages,
 )
+from envkit.probes import nvml_health, nvml_record
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "nvml"

@@ -16,9 +16,9 @@ import pytest
 from nvml_replay import ReplayNvml
 
 from envkit.model import Unavailable
+from envkit.model_health import NodeHealth
 from envkit.probes import nvml_health
 from envkit.probes.kernel_log import XidHistory, parse_xid_lines
-from envkit.validate.health import NodeHealth
 from envkit.validate.model import CheckResult, Expectations, Verdict
 from envkit.validate.quick import CHECK_IDS, XID_TABLE, quick_checks, xid_class
 

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import contextlib
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 from envkit.model import GpuInfo, GpuProcess, NvmlInfo, Unavailable
-
-if TYPE_CHECKING:
-    pass
 
 # nvmlInit failures that have one well-known cause, keyed by pynvml's constant name.
 _INIT_FAILURES: dict[str, tuple[str, str]] = {
@@ -218,4 +215,70 @@ def _text(value: str | bytes | None) -> str | None:
     return value
 
 
-__all__ = ["format_cuda_version", "probe"]
+_S = TypeVar("_S", bound="Session")
+
+
+class Session:
+    """NVML started for as long as a ``with`` lasts: the one way the other NVML probes
+    (nvml_health.py, nvml_record.py) reach the bindings and this module's readings.
+
+    Entering never raises for NVML's sake: ``failure`` says why NVML did not start (bindings
+    missing, no library, driver not loaded, version mismatch) and ``nvml`` is then None. Leaving
+    shuts NVML down if it started.
+    """
+
+    def __init__(self, nvml: ModuleType | None = None) -> None:
+        self._module = nvml
+        self.nvml: ModuleType | None = None
+        self.failure: Unavailable | None = None
+
+    def __enter__(self: _S) -> _S:
+        try:
+            module = self._module if self._module is not None else self.bindings()
+        except ImportError as error:
+            self.failure = Unavailable(
+                "nvml-bindings-missing",
+                f"NVIDIA's Python bindings could not be imported ({error}); install nvidia-ml-py.",
+            )
+            return self
+        from envkit.probes import nvml_watchdog
+
+        try:
+            nvml_watchdog.call("nvmlInit", module.nvmlInit)  # a hang is nvml-timeout (#12)
+        except nvml_watchdog.NvmlTimeout as timeout:
+            self.failure = timeout.unavailable
+            return self
+        except module.NVMLError as error:
+            self.failure = _init_failure(module, error)
+            return self
+        self.nvml = module
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.nvml is not None:
+            with contextlib.suppress(self.nvml.NVMLError):
+                self.nvml.nvmlShutdown()
+            self.nvml = None
+
+    @staticmethod
+    def bindings() -> ModuleType:
+        """pynvml itself, not started (raises ImportError where nvidia-ml-py is missing)."""
+        return _pynvml()
+
+    @staticmethod
+    def driver_versions(nvml: ModuleType) -> tuple[str, str | None]:
+        """The driver's version and the CUDA driver API version it offers (raises NVMLError)."""
+        return _text(nvml.nvmlSystemGetDriverVersion()) or "", _cuda_driver_version(nvml)
+
+    @staticmethod
+    def gpu_error(nvml: ModuleType, index: int, error: Any) -> Unavailable:
+        """What an NVMLError on GPU ``index`` means for the user."""
+        return _gpu_error(nvml, index, error)
+
+    @staticmethod
+    def text(value: str | bytes | None) -> str | None:
+        """An NVML string as text (old bindings, and char arrays in structs, give bytes)."""
+        return _text(value)
+
+
+__all__ = ["Session", "format_cuda_version", "probe"]

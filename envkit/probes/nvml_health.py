@@ -1,35 +1,34 @@
 """A node's health through NVML (envkit validate), and telemetry sampled while tests run.
 
-The health types live in envkit.validate; they are imported inside the functions so that
-importing this module never imports envkit.validate (whose __init__ imports this module).
+The readings are envkit.model_health's types; NVML itself is reached through
+envkit.probes.nvml's Session, the one way into the bindings.
 """
 
 from __future__ import annotations
 
-import contextlib
+import threading
+import time
 from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from envkit.model import GpuProcess, Unavailable
-from envkit.probes import nvml_watchdog
-from envkit.probes.nvml import (
-    _cuda_driver_version,
-    _gpu_error,
-    _init_failure,
-    _pynvml,
-    _text,
+from envkit.model_health import (
+    EnabledPair,
+    GpuHealth,
+    GpuIdentity,
+    NodeHealth,
+    NotSupported,
+    PcieLink,
+    RemappedRows,
+    RetiredPages,
+    TelemetrySample,
 )
+from envkit.probes.nvml import Session
 
-if TYPE_CHECKING:
-    from envkit.validate.health import GpuHealth, NodeHealth, PcieLink
-    from envkit.validate.model import GpuIdentity, TelemetrySample
-
+SAMPLE_INTERVAL_S = 1.0
 
 # --- health (envkit validate --quick) ---------------------------------------------------------
-#
-# The health types live in envkit.validate; they are imported inside the functions so that
-# importing this module never imports envkit.validate (whose __init__ may import this module).
 
 # Field ids of nvmlDeviceGetFieldValues, as literals: older nvidia-ml-py lacks the constants.
 FIELD_GPU_RECOVERY_ACTION = 230  # NVML_FI_DEV_GET_GPU_RECOVERY_ACTION (R570+)
@@ -69,7 +68,7 @@ class _GpuUnreadable(Exception):
         self.error = error
 
 
-class NvmlSession:
+class NvmlSession(Session):
     """NVML started once, for any number of health reads and telemetry samples.
 
     ::
@@ -85,42 +84,13 @@ class NvmlSession:
     """
 
     def __init__(self, nvml: ModuleType | None = None) -> None:
-        self._module = nvml
-        self.nvml: ModuleType | None = None
-        self.failure: Unavailable | None = None
+        super().__init__(nvml)
         self._handles: dict[int, object | None] = {}
         self._count: int | None = None
         self._reason_functions = list(_CLOCK_REASON_FUNCTIONS)
 
-    def __enter__(self) -> NvmlSession:
-        try:
-            module = self._module if self._module is not None else _pynvml()
-        except ImportError as error:
-            self.failure = Unavailable(
-                "nvml-bindings-missing",
-                f"NVIDIA's Python bindings could not be imported ({error}); install nvidia-ml-py.",
-            )
-            return self
-        try:
-            nvml_watchdog.call("nvmlInit", module.nvmlInit)  # a hang is nvml-timeout (#12)
-        except nvml_watchdog.NvmlTimeout as timeout:
-            self.failure = timeout.unavailable
-            return self
-        except module.NVMLError as error:
-            self.failure = _init_failure(module, error)
-            return self
-        self.nvml = module
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.nvml is not None:
-            with contextlib.suppress(self.nvml.NVMLError):
-                self.nvml.nvmlShutdown()
-            self.nvml = None
-
     def health(self) -> NodeHealth:
         """Every GPU's health readings; one GPU that cannot be read never hides the others."""
-        from envkit.validate.health import NodeHealth
 
         if self.nvml is None:
             failure = self.failure or Unavailable("nvml-not-started", "NVML was not started.")
@@ -128,8 +98,7 @@ class NvmlSession:
         nvml = self.nvml
         try:
             count = self.gpu_count()
-            driver = _text(nvml.nvmlSystemGetDriverVersion()) or ""
-            cuda = _cuda_driver_version(nvml)
+            driver, cuda = Session.driver_versions(nvml)
         except nvml.NVMLError as error:
             return NodeHealth(_query_failure(error), None, None, ())
         gpus = tuple(_gpu_health(nvml, index, driver) for index in range(count))
@@ -161,7 +130,6 @@ class NvmlSession:
         return tuple(self._sample_gpu(index, elapsed_s) for index in indices)
 
     def _sample_gpu(self, index: int, elapsed_s: float) -> TelemetrySample:
-        from envkit.validate.model import TelemetrySample
 
         nvml = self.nvml
         handle = self._handle(index)
@@ -281,7 +249,6 @@ class _Reader:
 
     @staticmethod
     def not_supported(function: str, reason: str) -> Any:
-        from envkit.validate.health import NotSupported
 
         return NotSupported(function, reason)
 
@@ -293,11 +260,10 @@ def _fatal_gpu_error(nvml: ModuleType, index: int, error: Any) -> Unavailable:
             f"GPU {index} needs a reset before NVML can read it ({error}); drain the node, then "
             f"run 'nvidia-smi -r -i {index}' or reboot.",
         )
-    return _gpu_error(nvml, index, error)
+    return Session.gpu_error(nvml, index, error)
 
 
 def _is_value(reading: Any) -> bool:
-    from envkit.validate.health import NotSupported
 
     return not isinstance(reading, (NotSupported, Unavailable))
 
@@ -308,8 +274,6 @@ def _convert(reading: Any, convert: Callable[[Any], Any]) -> Any:
 
 
 def _gpu_health(nvml: ModuleType, index: int, driver: str) -> GpuHealth:
-    from envkit.validate.health import GpuHealth
-    from envkit.validate.model import GpuIdentity
 
     reader = _Reader(nvml, driver, index)
     identity = GpuIdentity(index, None, None, None, None)
@@ -325,7 +289,6 @@ def _gpu_health(nvml: ModuleType, index: int, driver: str) -> GpuHealth:
 
 
 def _identity(reader: _Reader, handle: object) -> GpuIdentity:
-    from envkit.validate.model import GpuIdentity
 
     def value(reading: Any) -> Any:
         return reading if _is_value(reading) else None
@@ -334,16 +297,15 @@ def _identity(reader: _Reader, handle: object) -> GpuIdentity:
     memory = value(reader.get("nvmlDeviceGetMemoryInfo", handle))
     return GpuIdentity(
         index=reader.index,
-        name=_text(value(reader.get("nvmlDeviceGetName", handle))),
-        uuid=_text(value(reader.get("nvmlDeviceGetUUID", handle))),
-        pci_bus_id=_text(pci.busId) if pci is not None else None,
+        name=Session.text(value(reader.get("nvmlDeviceGetName", handle))),
+        uuid=Session.text(value(reader.get("nvmlDeviceGetUUID", handle))),
+        pci_bus_id=Session.text(pci.busId) if pci is not None else None,
         memory_total_bytes=int(memory.total) if memory is not None else None,
     )
 
 
 def _read_health(reader: _Reader, handle: object, identity: GpuIdentity) -> GpuHealth:
     """Each reading names its ``nvidia-smi -q`` section in the comment beside it."""
-    from envkit.validate.health import GpuHealth
 
     nvml, get = reader.nvml, reader.get
     memory_errors = nvml.NVML_MEMORY_ERROR_TYPE_UNCORRECTED, nvml.NVML_MEMORY_ERROR_TYPE_CORRECTED
@@ -385,21 +347,18 @@ def _watts(milliwatts: int) -> float:
 
 
 def _enabled_pair(nvml: ModuleType, reading: Any) -> Any:
-    from envkit.validate.health import EnabledPair
 
     enabled = nvml.NVML_FEATURE_ENABLED
     return _convert(reading, lambda pair: EnabledPair(pair[0] == enabled, pair[1] == enabled))
 
 
 def _mig_mode(nvml: ModuleType, reading: Any) -> Any:
-    from envkit.validate.health import EnabledPair
 
     enabled = nvml.NVML_DEVICE_MIG_ENABLE
     return _convert(reading, lambda pair: EnabledPair(pair[0] == enabled, pair[1] == enabled))
 
 
 def _retired_pages(reader: _Reader, handle: object) -> Any:
-    from envkit.validate.health import RetiredPages
 
     pending = reader.get("nvmlDeviceGetRetiredPagesPendingStatus", handle)
     if not _is_value(pending):
@@ -416,7 +375,6 @@ def _retired_pages(reader: _Reader, handle: object) -> Any:
 
 
 def _remapped_rows(reading: Any) -> Any:
-    from envkit.validate.health import RemappedRows
 
     return _convert(
         reading,
@@ -459,7 +417,6 @@ def _field_int(value: Any) -> int | None:
 
 
 def _pcie(reader: _Reader, handle: object) -> PcieLink:
-    from envkit.validate.health import PcieLink
 
     get = reader.get
     return PcieLink(
@@ -493,3 +450,32 @@ __all__ = [
     "NvmlSession",
     "probe_health",
 ]
+
+
+class NvmlSampler:
+    """Samples clocks, temperatures, power and clock event reasons once a second, in a thread."""
+
+    def __init__(self, session: NvmlSession, indices: Sequence[int]) -> None:
+        self._session = session
+        self._indices = tuple(indices)
+        self._samples: list[TelemetrySample] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._started = 0.0
+
+    def start(self) -> None:
+        self._started = time.monotonic()
+        self._thread = threading.Thread(target=self._loop, name="envkit-nvml-sampler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> Sequence[TelemetrySample]:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        return tuple(self._samples)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            elapsed_s = round(time.monotonic() - self._started, 3)
+            self._samples.extend(self._session.sample(elapsed_s, self._indices))
+            self._stop.wait(SAMPLE_INTERVAL_S)

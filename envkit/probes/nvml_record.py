@@ -10,17 +10,12 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from envkit import __version__
 from envkit.model import NvmlInfo, Unavailable
-from envkit.probes.nvml import (
-    _pynvml,
-    probe,
-)
-
-if TYPE_CHECKING:
-    from envkit.validate.health import NodeHealth
+from envkit.model_health import NodeHealth
+from envkit.probes.nvml import Session, probe
 from envkit.probes.nvml_health import probe_health
 
 
@@ -108,7 +103,7 @@ def record(
     note: str | None = None,
 ) -> dict[str, Any]:
     """Run :func:`probe` through a :class:`RecordingNvml`; write the recording as JSON to path."""
-    recorder = RecordingNvml(nvml if nvml is not None else _pynvml())
+    recorder = RecordingNvml(nvml if nvml is not None else Session.bindings())
     result = probe(recorder)
     recording = {"meta": _provenance(result, note), "calls": recorder.calls}
     if path is not None:
@@ -146,7 +141,7 @@ def record_health(
     note: str | None = None,
 ) -> dict[str, Any]:
     """Run :func:`probe_health` through a :class:`RecordingNvml`; write the recording to path."""
-    recorder = RecordingNvml(nvml if nvml is not None else _pynvml())
+    recorder = RecordingNvml(nvml if nvml is not None else Session.bindings())
     health = probe_health(recorder)
     recording = {"meta": _health_provenance(health, note), "calls": recorder.calls}
     if path is not None:

@@ -7,24 +7,20 @@ JUnit. Nothing unreadable ever counts as a pass.
 
 from __future__ import annotations
 
-import json
-import os
 import socket
-import sys
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib import resources
 from types import ModuleType
 
 from envkit import __version__, knowledge
 from envkit.model import Unavailable
-from envkit.probes import _proc, nvml_watchdog
+from envkit.model_health import GpuHealth, NodeHealth
+from envkit.probes import nvml_watchdog
 from envkit.probes.kernel_log import XidHistory, read_xid_history
-from envkit.probes.nvml_health import NvmlSession
-from envkit.validate.health import GpuHealth, NodeHealth
+from envkit.probes.nvml_health import NvmlSampler, NvmlSession
+from envkit.probes.tf_devices import TF_DEVICE_TIMEOUT_S, tensorflow_gpu_count
 from envkit.validate.model import (
     VALIDATION_SCHEMA_VERSION,
     CheckResult,
@@ -44,10 +40,8 @@ from envkit.validate.workloads import (
     run_workloads,
 )
 
-TF_DEVICE_TIMEOUT_S = 30.0
 KERNEL_LOG_TIMEOUT_S = 5.0
 """Per source; with TensorFlow's import, the quick tier stays inside Slurm's 60 s health check."""
-SAMPLE_INTERVAL_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,41 +108,6 @@ def _quick_results(health: NodeHealth, options: ValidateOptions) -> tuple[CheckR
     return quick_checks(health, xids, options.expectations, gpu_count)
 
 
-def tensorflow_gpu_count(python: str | None) -> int | Unavailable:
-    """How many GPUs TensorFlow in ``python`` lists; importing TF there, never here.
-
-    CUDA_VISIBLE_DEVICES is left out: the node is judged on what it can give, not on one
-    shell's selection (envkit doctor judges that variable).
-    """
-    env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
-    script = resources.files("envkit.probes") / "_scripts" / "tf_gpu_count.py"
-    with resources.as_file(script) as script_path:  # by path, never -c: nothing from the cwd runs
-        result = _proc.run(
-            [python or sys.executable, "-B", str(script_path)],
-            timeout_s=TF_DEVICE_TIMEOUT_S,
-            env=env,
-        )
-    if result.timed_out:
-        return Unavailable(
-            "tensorflow-timeout", f"importing TensorFlow took over {TF_DEVICE_TIMEOUT_S:.0f} s"
-        )
-    if not result.ok:
-        return Unavailable("tensorflow-failed", _failure_text(result))
-    try:
-        return int(json.loads(result.stdout.strip().splitlines()[-1])["gpus"])
-    except (ValueError, KeyError, IndexError, TypeError):
-        return Unavailable("tensorflow-bad-output", "TensorFlow's device list could not be parsed")
-
-
-def _failure_text(result: _proc.ProcResult) -> str:
-    if result.start_error:
-        return result.start_error
-    if result.returncode is not None and result.returncode < 0:
-        return f"the interpreter died with signal {-result.returncode} while importing TensorFlow"
-    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else f"exit status {result.returncode}"
-
-
 def _default_results(
     session: NvmlSession,
     health: NodeHealth,
@@ -200,33 +159,10 @@ def _pcie_links(gpus: Sequence[GpuHealth]) -> dict[int, PcieLink]:
     return links
 
 
-class NvmlSampler:
-    """Samples clocks, temperatures, power and clock event reasons once a second, in a thread."""
-
-    def __init__(self, session: NvmlSession, indices: Sequence[int]) -> None:
-        self._session = session
-        self._indices = tuple(indices)
-        self._samples: list[TelemetrySample] = []
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._started = 0.0
-
-    def start(self) -> None:
-        self._started = time.monotonic()
-        self._thread = threading.Thread(target=self._loop, name="envkit-nvml-sampler", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> Sequence[TelemetrySample]:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        return tuple(self._samples)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            elapsed_s = round(time.monotonic() - self._started, 3)
-            self._samples.extend(self._session.sample(elapsed_s, self._indices))
-            self._stop.wait(SAMPLE_INTERVAL_S)
-
-
-__all__ = ["NvmlSampler", "ValidateOptions", "tensorflow_gpu_count", "validate"]
+__all__ = [
+    "TF_DEVICE_TIMEOUT_S",
+    "NvmlSampler",
+    "ValidateOptions",
+    "tensorflow_gpu_count",
+    "validate",
+]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from envkit.model_health import GpuIdentity, TelemetrySample
+
 VALIDATION_SCHEMA_VERSION = "1"
 
 
@@ -79,29 +81,6 @@ class CheckResult:
 
 
 @dataclass(frozen=True, slots=True)
-class TelemetrySample:
-    """NVML readings taken while the active tests ran."""
-
-    elapsed_s: float
-    gpu_index: int
-    sm_clock_mhz: int | None
-    memory_clock_mhz: int | None
-    temperature_c: int | None
-    power_w: float | None
-    clock_event_reasons: int | None
-    """NVML clock event (throttle) reason bitmask."""
-
-
-@dataclass(frozen=True, slots=True)
-class GpuIdentity:
-    index: int
-    name: str | None
-    uuid: str | None
-    pci_bus_id: str | None
-    memory_total_bytes: int | None
-
-
-@dataclass(frozen=True, slots=True)
 class ValidationReport:
     schema_version: str
     envkit_version: str
@@ -129,3 +108,16 @@ class ValidationReport:
     @property
     def exit_status(self) -> int:
         return 1 if self.verdict is Verdict.FAIL else 0
+
+
+__all__ = [
+    "VALIDATION_SCHEMA_VERSION",
+    "CheckResult",
+    "Expectations",
+    "GpuIdentity",
+    "TelemetrySample",
+    "Thresholds",
+    "Tier",
+    "ValidationReport",
+    "Verdict",
+]

@@ -13,8 +13,8 @@ not be read does not pass (``fail`` for the memory-error checks that decide a no
 from __future__ import annotations
 
 from envkit.model import Unavailable
+from envkit.model_health import GpuHealth, NodeHealth
 from envkit.probes.kernel_log import XidHistory
-from envkit.validate.health import GpuHealth, NodeHealth
 from envkit.validate.model import CheckResult, Expectations
 from envkit.validate.quick_common import QuickThresholds
 from envkit.validate.quick_gpu import (

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from envkit.model import Unavailable
-from envkit.validate.health import GpuHealth, NotSupported, Reading
+from envkit.model_health import GpuHealth, NotSupported, Reading
 from envkit.validate.model import CheckResult, Verdict
 
 T = TypeVar("T")

@@ -7,7 +7,7 @@ from typing import Any
 
 from envkit.knowledge import gpu_model
 from envkit.model import Unavailable
-from envkit.validate.health import GpuHealth, NotSupported
+from envkit.model_health import GpuHealth, NotSupported
 from envkit.validate.model import CheckResult, Expectations, Verdict
 from envkit.validate.quick_common import (
     GIB,

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from envkit.knowledge import compare_driver_versions
 from envkit.model import Unavailable
+from envkit.model_health import GpuHealth, NodeHealth, NotSupported
 from envkit.probes.kernel_log import XidEvent, XidHistory, nvml_bus_key
-from envkit.validate.health import GpuHealth, NodeHealth, NotSupported
 from envkit.validate.model import CheckResult, Expectations, Verdict
 from envkit.validate.quick_common import (
     RESET_ACTION,

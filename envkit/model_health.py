@@ -1,4 +1,5 @@
-"""What NVML says about a node's health, as ``envkit.probes.nvml_health.probe_health`` reads it.
+"""What NVML says about a node's health, as ``envkit.probes.nvml_health`` reads it: the GPUs'
+identities, their health readings and the telemetry sampled while tests run.
 
 Every reading is a value, :class:`NotSupported` (this GPU or driver does not offer it: the check
 is skipped and says why) or :class:`~envkit.model.Unavailable` (it exists but could not be read:
@@ -11,7 +12,29 @@ from dataclasses import dataclass, fields
 from typing import TypeVar, Union
 
 from envkit.model import GpuProcess, Unavailable
-from envkit.validate.model import GpuIdentity
+
+
+@dataclass(frozen=True, slots=True)
+class GpuIdentity:
+    index: int
+    name: str | None
+    uuid: str | None
+    pci_bus_id: str | None
+    memory_total_bytes: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class TelemetrySample:
+    """NVML readings taken while the active tests ran."""
+
+    elapsed_s: float
+    gpu_index: int
+    sm_clock_mhz: int | None
+    memory_clock_mhz: int | None
+    temperature_c: int | None
+    power_w: float | None
+    clock_event_reasons: int | None
+    """NVML clock event (throttle) reason bitmask."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,10 +163,12 @@ class NodeHealth:
 __all__ = [
     "EnabledPair",
     "GpuHealth",
+    "GpuIdentity",
     "NodeHealth",
     "NotSupported",
     "PcieLink",
     "Reading",
     "RemappedRows",
     "RetiredPages",
+    "TelemetrySample",
 ]
