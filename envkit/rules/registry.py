@@ -34,7 +34,8 @@ def check(check_id: str, area: str, description: str) -> Callable[[CheckFunction
 
 
 def all_checks() -> tuple[Check, ...]:
-    _load_rule_modules()
+    """Every registered check (envkit/rules/__init__.py imports the rule modules that register
+    them, before anything of this module can be used)."""
     return tuple(sorted(_CHECKS, key=lambda c: (AREAS.index(c.info.area), c.info.check_id)))
 
 
@@ -61,8 +62,3 @@ def _run_guarded(registered: Check, snapshot: Snapshot) -> list[Finding]:
                 ("# please report this at envkit's issue tracker, with `envkit report --json`",),
             )
         ]
-
-
-def _load_rule_modules() -> None:
-    # Importing the modules registers their checks.
-    from envkit.rules import lifecycle, nvidia, probes, python, system, tensorflow  # noqa: F401

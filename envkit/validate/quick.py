@@ -2,8 +2,8 @@
 
 Pure functions: :func:`quick_checks` turns what the probes read (``probe_health``,
 ``read_xid_history``, the TensorFlow device count) into one :class:`CheckResult` per check and
-GPU, reading nothing itself. Thresholds and the Xid table come from the research notes in
-/work/shared/reference/gpu-validation.md (sections 2, 2.1 and 6.1); each names its origin.
+GPU, reading nothing itself. Thresholds and the Xid table come from the project's GPU
+validation research notes (gpu-validation.md, sections 2, 2.1 and 6.1); each names its origin.
 
 A reading the GPU or driver does not offer is ``skip`` with the reason; one that exists but could
 not be read does not pass (``fail`` for the memory-error checks that decide a node's fate,
