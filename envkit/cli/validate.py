@@ -73,6 +73,9 @@ def validate(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="The report as JSON.")] = False,
     junit: JunitOption = None,
+    list_checks: Annotated[
+        bool, typer.Option("--list-checks", help="List every check and exit.")
+    ] = False,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="The evidence behind passing checks too.")
     ] = False,
@@ -93,6 +96,9 @@ def validate(
     from envkit.validate import validate as run_validation
     from envkit.validate.model import Expectations, Tier
 
+    if list_checks:
+        _print_checks()
+        return
     check_output(output, force, junit)
     expectations = Expectations(
         gpu_count=expect_gpus,
@@ -188,6 +194,15 @@ def _file_name(node: str) -> str:
     import re
 
     return re.sub(r"[^A-Za-z0-9._-]", "_", node).lstrip(".") or "node"
+
+
+def _print_checks() -> None:
+    from rich.console import Console
+
+    from envkit.validate.catalog import all_checks
+    from envkit.validate.render import print_check_list
+
+    print_check_list(Console(highlight=False), all_checks())
 
 
 def _emit_validation(

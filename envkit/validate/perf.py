@@ -6,9 +6,7 @@ reason, while the relative checks (sibling GPUs, determinism, the distributed st
 A CPU run is judged only against CpuExpectations given explicitly. A test that was planned but
 brought back no measurement fails with the reason; it never passes by silence.
 
-Check ids: smoke.trains, perf.job, perf.gemm-bf16, perf.gemm-fp16, perf.gemm-fp32,
-perf.gemm-determinism, perf.memory-bandwidth, perf.host-bandwidth, perf.sibling-gemm,
-perf.throttle-under-load, dist.mirrored-step, dist.multiworker-step.
+The check ids are declared below, with their descriptions (envkit validate --list-checks).
 """
 
 from __future__ import annotations
@@ -20,8 +18,10 @@ from dataclasses import dataclass, replace
 from envkit.knowledge import GpuModel
 from envkit.smoke import LineKind
 from envkit.smoke import Verdict as SmokeVerdict
+from envkit.validate.catalog import declare
 from envkit.validate.model import CheckResult, Expectations, TelemetrySample, Thresholds, Verdict
 from envkit.validate.workloads import (
+    PRECISIONS,
     BandwidthResult,
     DevicePlan,
     GemmResult,
@@ -57,6 +57,31 @@ ACTION_SDC = (
 ACTION_THERMAL = "drain the node; check its cooling (fans, airflow, inlet temperature)"
 ACTION_LINK = "check the PCIe link (nvidia-smi -q -d PCI): slot, riser, link width and generation"
 ACTION_DIST = "run the step again; if it repeats, check NCCL and the GPUs' peer-to-peer paths"
+
+declare(
+    "smoke.trains", "The smoke run (MNIST, quick) trains to the tutorial's accuracy on each GPU."
+)
+declare("perf.job", "The measurement job started TensorFlow and reported its measurements.")
+for _precision in PRECISIONS:
+    declare(
+        f"perf.gemm-{_precision}",
+        f"{_precision.upper()} GEMM reaches its share of the GPU's datasheet TFLOPS "
+        "(fp32 on TF32 tensor cores where the GPU has them).",
+    )
+declare("perf.sibling-gemm", "No GPU is markedly slower at GEMM than the best GPU of the node.")
+declare(
+    "perf.gemm-determinism",
+    "A GEMM repeated on fixed inputs gives bitwise the same result, finite and right by a "
+    "Freivalds check (silent data corruption).",
+)
+declare("perf.memory-bandwidth", "Device memory bandwidth reaches its share of the datasheet.")
+declare("perf.host-bandwidth", "Host to device and back reach their share of the PCIe link.")
+declare("perf.throttle-under-load", "No hardware slowdown (thermal, power brake) under load.")
+declare("dist.mirrored-step", "A MirroredStrategy step across the GPUs matches NumPy's descent.")
+declare(
+    "dist.multiworker-step",
+    "A MultiWorkerMirroredStrategy step by two workers on loopback matches NumPy's descent.",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from envkit.model import Unavailable
 from envkit.model_health import GpuHealth, NodeHealth
 from envkit.probes.kernel_log import XidHistory
+from envkit.validate.catalog import quick_check_ids
 from envkit.validate.model import CheckResult, Expectations
 from envkit.validate.quick_common import QuickThresholds
 from envkit.validate.quick_gpu import (
@@ -77,29 +78,7 @@ def gpu_checks(
     return found
 
 
-CHECK_IDS: tuple[str, ...] = (
-    "node.nvml",
-    "node.gpu-count",
-    "node.driver-min",
-    "gpu.nvml",
-    "gpu.model",
-    "gpu.memory",
-    "gpu.ecc-mode",
-    "gpu.ecc-uncorrected",
-    "gpu.retired-pages",
-    "gpu.row-remap",
-    "gpu.recovery-action",
-    "gpu.clock-events",
-    "gpu.pcie-link",
-    "gpu.persistence",
-    "gpu.mig",
-    "gpu.compute-mode",
-    "gpu.processes",
-    "gpu.power-limit",
-    "gpu.temperature",
-    "node.xid",
-    "node.tensorflow-gpus",
-)
+CHECK_IDS: tuple[str, ...] = quick_check_ids()
 """Every id quick_checks can return, in the order it returns them."""
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from envkit.knowledge import gpu_model
 from envkit.model import Unavailable
 from envkit.model_health import GpuHealth, NotSupported
+from envkit.validate.catalog import gpu_check, per_gpu_checks
 from envkit.validate.model import CheckResult, Expectations, Verdict
 from envkit.validate.quick_common import (
     GIB,
@@ -24,6 +24,11 @@ from envkit.validate.quick_common import (
 # --- per-GPU checks ----------------------------------------------------------------------------
 
 
+@gpu_check(
+    "gpu.nvml",
+    "NVML can read the GPU (it has not fallen off the bus or needs a reset).",
+    every_gpu=False,
+)
 def gpu_nvml(gpu: GpuHealth) -> CheckResult:
     if gpu.error is not None:
         return make_result(
@@ -46,6 +51,7 @@ def gpu_nvml(gpu: GpuHealth) -> CheckResult:
     )
 
 
+@gpu_check("gpu.model", "The GPU's name contains --expect-gpu-model.", every_gpu=False)
 def gpu_model_check(gpu: GpuHealth, expected: str) -> CheckResult:
     name = gpu.identity.name
     if name is not None and expected.lower() in name.lower():
@@ -62,6 +68,11 @@ def gpu_model_check(gpu: GpuHealth, expected: str) -> CheckResult:
     )
 
 
+@gpu_check(
+    "gpu.memory",
+    "The GPU's memory matches --expect-memory-gib within 5 %.",
+    every_gpu=False,
+)
 def gpu_memory(gpu: GpuHealth, expectations: Expectations, limits: QuickThresholds) -> CheckResult:
     total = gpu.identity.memory_total_bytes
     if total is None:
@@ -115,7 +126,8 @@ def _memory_against(gpu: GpuHealth, gib: float, expected: float, tolerance: floa
     )
 
 
-def gpu_ecc_mode(gpu: GpuHealth, limits: QuickThresholds) -> CheckResult:
+@gpu_check("gpu.ecc-mode", "ECC is on where the GPU has it, and no change waits for a reboot.")
+def gpu_ecc_mode(gpu: GpuHealth) -> CheckResult:
     check, mode = "gpu.ecc-mode", gpu.ecc_mode
     if (skipped := not_read(check, "ECC mode", gpu, mode, Verdict.FAIL)) is not None:
         return skipped
@@ -145,6 +157,10 @@ def _on(flag: bool) -> str:
     return "on" if flag else "off"
 
 
+@gpu_check(
+    "gpu.ecc-uncorrected",
+    "No uncorrected ECC error since the driver loaded; corrected ones below Meta GCM's limit.",
+)
 def gpu_ecc_uncorrected(gpu: GpuHealth, limits: QuickThresholds) -> CheckResult:
     check, errors = "gpu.ecc-uncorrected", gpu.ecc_uncorrected_volatile
     if (skipped := not_read(check, "volatile ECC counts", gpu, errors, Verdict.FAIL)) is not None:
@@ -194,6 +210,10 @@ def _text(reading: object) -> str:
     return str(reading)
 
 
+@gpu_check(
+    "gpu.retired-pages",
+    "Retired memory pages below DCGM's limits, none pending (Kepler to Turing).",
+)
 def gpu_retired_pages(gpu: GpuHealth, limits: QuickThresholds) -> CheckResult:
     check, pages = "gpu.retired-pages", gpu.retired_pages
     if isinstance(pages, NotSupported):
@@ -231,6 +251,11 @@ def gpu_retired_pages(gpu: GpuHealth, limits: QuickThresholds) -> CheckResult:
     return make_result(check, verdict, title, evidence, **extra)
 
 
+@gpu_check(
+    "gpu.row-remap",
+    "Row remapping (Ampere and later): none failed or pending, uncorrectable ones below DCGM's "
+    "limit.",
+)
 def gpu_row_remap(gpu: GpuHealth, limits: QuickThresholds) -> CheckResult:
     check, rows = "gpu.row-remap", gpu.remapped_rows
     if isinstance(rows, NotSupported):
@@ -290,7 +315,11 @@ _RECOVERY_ACTIONS: dict[int, tuple[str, str]] = {
 }
 
 
-def gpu_recovery_action(gpu: GpuHealth, limits: QuickThresholds) -> CheckResult:
+@gpu_check(
+    "gpu.recovery-action",
+    "NVML asks for no recovery action (GPU reset, node reboot, drain).",
+)
+def gpu_recovery_action(gpu: GpuHealth) -> CheckResult:
     check, action = "gpu.recovery-action", gpu.recovery_action
     if (skipped := not_read(check, "recovery action", gpu, action, Verdict.FAIL)) is not None:
         return skipped
@@ -328,7 +357,11 @@ _CLOCK_FAIL = 0x8 | 0x40 | 0x80
 _CLOCK_WARN = 0x20
 
 
-def gpu_clock_events(gpu: GpuHealth, limits: QuickThresholds) -> CheckResult:
+@gpu_check(
+    "gpu.clock-events",
+    "No clock slowdown for a hardware reason (thermal, power brake) at idle.",
+)
+def gpu_clock_events(gpu: GpuHealth) -> CheckResult:
     check, reasons = "gpu.clock-events", gpu.clock_event_reasons
     if (skipped := not_read(check, "clock event reasons", gpu, reasons, Verdict.WARN)) is not None:
         return skipped
@@ -355,7 +388,11 @@ def gpu_clock_events(gpu: GpuHealth, limits: QuickThresholds) -> CheckResult:
     )
 
 
-def gpu_pcie_link(gpu: GpuHealth, limits: QuickThresholds) -> CheckResult:
+@gpu_check(
+    "gpu.pcie-link",
+    "The PCIe link runs at the generation and width the GPU and slot allow.",
+)
+def gpu_pcie_link(gpu: GpuHealth) -> CheckResult:
     check, link = "gpu.pcie-link", gpu.pcie
     for reading in (link.current_width, link.max_width):
         if (skipped := not_read(check, "PCIe link width", gpu, reading, Verdict.WARN)) is not None:
@@ -393,7 +430,8 @@ def gpu_pcie_link(gpu: GpuHealth, limits: QuickThresholds) -> CheckResult:
     return make_result(check, Verdict.PASS, f"GPU {gpu.index}: PCIe x{width}", evidence, **extra)
 
 
-def gpu_persistence(gpu: GpuHealth, limits: QuickThresholds) -> CheckResult:
+@gpu_check("gpu.persistence", "Persistence mode is on, so the driver stays loaded between jobs.")
+def gpu_persistence(gpu: GpuHealth) -> CheckResult:
     check, mode = "gpu.persistence", gpu.persistence_mode
     if (skipped := not_read(check, "persistence mode", gpu, mode, Verdict.WARN)) is not None:
         return skipped
@@ -409,7 +447,10 @@ def gpu_persistence(gpu: GpuHealth, limits: QuickThresholds) -> CheckResult:
     )
 
 
-def gpu_mig(gpu: GpuHealth, limits: QuickThresholds) -> CheckResult:
+@gpu_check(
+    "gpu.mig", "MIG is off (the whole GPU for one job), and does not turn on at the next reset."
+)
+def gpu_mig(gpu: GpuHealth) -> CheckResult:
     check, mode = "gpu.mig", gpu.mig_mode
     if (skipped := not_read(check, "MIG mode", gpu, mode, Verdict.WARN)) is not None:
         return skipped
@@ -434,7 +475,10 @@ def gpu_mig(gpu: GpuHealth, limits: QuickThresholds) -> CheckResult:
 _COMPUTE_MODES = {0: "Default", 1: "Exclusive_Thread", 2: "Prohibited", 3: "Exclusive_Process"}
 
 
-def gpu_compute_mode(gpu: GpuHealth, limits: QuickThresholds) -> CheckResult:
+@gpu_check(
+    "gpu.compute-mode", "The compute mode is Default (Prohibited fails; the exclusive modes warn)."
+)
+def gpu_compute_mode(gpu: GpuHealth) -> CheckResult:
     check, mode = "gpu.compute-mode", gpu.compute_mode
     if (skipped := not_read(check, "compute mode", gpu, mode, Verdict.WARN)) is not None:
         return skipped
@@ -462,7 +506,8 @@ def gpu_compute_mode(gpu: GpuHealth, limits: QuickThresholds) -> CheckResult:
     )
 
 
-def gpu_processes(gpu: GpuHealth, limits: QuickThresholds) -> CheckResult:
+@gpu_check("gpu.processes", "No process holds the GPU before a job starts.")
+def gpu_processes(gpu: GpuHealth) -> CheckResult:
     check, processes = "gpu.processes", gpu.processes
     if (skipped := not_read(check, "process list", gpu, processes, Verdict.WARN)) is not None:
         return skipped
@@ -487,6 +532,10 @@ def gpu_processes(gpu: GpuHealth, limits: QuickThresholds) -> CheckResult:
     )
 
 
+@gpu_check(
+    "gpu.power-limit",
+    "The enforced power limit is at least 95 % of the default (no power-capped instance).",
+)
 def gpu_power_limit(gpu: GpuHealth, limits: QuickThresholds) -> CheckResult:
     check, enforced, default = "gpu.power-limit", gpu.power_limit_w, gpu.default_power_limit_w
     for reading in (enforced, default):
@@ -509,6 +558,7 @@ def gpu_power_limit(gpu: GpuHealth, limits: QuickThresholds) -> CheckResult:
     )
 
 
+@gpu_check("gpu.temperature", "The idle GPU is more than 10 C below its slowdown temperature.")
 def gpu_temperature(gpu: GpuHealth, limits: QuickThresholds) -> CheckResult:
     check, now, slowdown = "gpu.temperature", gpu.temperature_c, gpu.slowdown_temperature_c
     for reading in (now, slowdown):
@@ -548,18 +598,5 @@ def gpu_temperature(gpu: GpuHealth, limits: QuickThresholds) -> CheckResult:
     return make_result(check, Verdict.PASS, f"GPU {gpu.index}: {celsius} C", evidence, **extra)
 
 
-GPU_CHECKS: tuple[Callable[[GpuHealth, QuickThresholds], CheckResult], ...] = (
-    gpu_ecc_mode,
-    gpu_ecc_uncorrected,
-    gpu_retired_pages,
-    gpu_row_remap,
-    gpu_recovery_action,
-    gpu_clock_events,
-    gpu_pcie_link,
-    gpu_persistence,
-    gpu_mig,
-    gpu_compute_mode,
-    gpu_processes,
-    gpu_power_limit,
-    gpu_temperature,
-)
+GPU_CHECKS = per_gpu_checks()
+"""The checks gpu_checks runs on every readable GPU, in the order declared above."""

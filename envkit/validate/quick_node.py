@@ -9,6 +9,7 @@ from envkit.knowledge import compare_driver_versions
 from envkit.model import Unavailable
 from envkit.model_health import GpuHealth, NodeHealth, NotSupported
 from envkit.probes.kernel_log import XidEvent, XidHistory, nvml_bus_key
+from envkit.validate.catalog import node_check
 from envkit.validate.model import CheckResult, Expectations, Verdict
 from envkit.validate.quick_common import (
     RESET_ACTION,
@@ -96,6 +97,10 @@ def xid_class(xid: int) -> XidClass:
 # --- node checks -------------------------------------------------------------------------------
 
 
+@node_check(
+    "node.nvml",
+    "NVML starts and lists the GPUs (driver installed, loaded, library and module match).",
+)
 def node_nvml(health: NodeHealth) -> CheckResult:
     if health.failure is not None:
         return make_result(
@@ -115,6 +120,7 @@ def node_nvml(health: NodeHealth) -> CheckResult:
     )
 
 
+@node_check("node.gpu-count", "NVML lists as many GPUs as --expect-gpus.")
 def node_gpu_count(health: NodeHealth, expectations: Expectations) -> CheckResult:
     listed = len(health.gpus)
     usable = sum(1 for gpu in health.gpus if gpu.error is None)
@@ -163,6 +169,7 @@ def node_gpu_count(health: NodeHealth, expectations: Expectations) -> CheckResul
     )
 
 
+@node_check("node.driver-min", "The driver is at least --min-driver.")
 def node_driver_min(health: NodeHealth, expectations: Expectations) -> CheckResult:
     minimum, driver = expectations.min_driver, health.driver_version or ""
     if minimum is None:
@@ -210,51 +217,11 @@ def expectation_skips(expectations: Expectations) -> list[CheckResult]:
     ]
 
 
-def node_tensorflow_gpus(health: NodeHealth, tf_gpu_count: int | Unavailable | None) -> CheckResult:
-    check = "node.tensorflow-gpus"
-    if tf_gpu_count is None:
-        return make_result(
-            check, Verdict.SKIP, "TensorFlow not asked", "no target environment given"
-        )
-    if isinstance(tf_gpu_count, Unavailable):
-        return make_result(
-            check,
-            Verdict.FAIL,
-            "TensorFlow's GPU list could not be read",
-            f"{tf_gpu_count.code}: {tf_gpu_count.reason}",
-            action="run envkit doctor on the target environment",
-        )
-    nvml_count = len(health.gpus) if health.failure is None else 0
-    mig = any(gpu.error is None and _mig_on(gpu) for gpu in health.gpus)
-    note = "; MIG is on, so TensorFlow sees MIG instances" if mig else ""
-    evidence = f"TensorFlow sees {tf_gpu_count}, NVML {nvml_count}{note}"
-    if tf_gpu_count == nvml_count and nvml_count > 0:
-        return make_result(
-            check,
-            Verdict.PASS,
-            f"TensorFlow sees the {nvml_count} GPU(s) NVML sees",
-            evidence,
-            measured=tf_gpu_count,
-            expected=nvml_count,
-            unit="GPUs",
-        )
-    return make_result(
-        check,
-        Verdict.FAIL,
-        f"TensorFlow sees {tf_gpu_count} GPU(s), NVML {nvml_count}",
-        evidence + "; CUDA_VISIBLE_DEVICES in the target environment also hides GPUs",
-        measured=tf_gpu_count,
-        expected=nvml_count,
-        unit="GPUs",
-        action="run envkit doctor on the target environment (CUDA libraries, TensorFlow build)",
-    )
-
-
-def _mig_on(gpu: GpuHealth) -> bool:
-    mode = gpu.mig_mode
-    return not isinstance(mode, (NotSupported, Unavailable)) and mode.current
-
-
+@node_check(
+    "node.xid",
+    "The kernel log holds no Xid error that calls for a reset, a reboot or an RMA.",
+    after_gpus=True,
+)
 def node_xid(health: NodeHealth, xids: XidHistory | Unavailable | None) -> CheckResult:
     if xids is None:
         return make_result("node.xid", Verdict.SKIP, "Kernel log not read", "not asked")
@@ -318,3 +285,53 @@ def _xid_summary(events: Iterable[XidEvent], gpus: dict[str, int], limit: int = 
         )
     more = f"; and {len(parts) - limit} more kinds" if len(parts) > limit else ""
     return "; ".join(parts[:limit]) + more
+
+
+@node_check(
+    "node.tensorflow-gpus",
+    "TensorFlow in the target environment sees every GPU NVML lists.",
+    after_gpus=True,
+)
+def node_tensorflow_gpus(health: NodeHealth, tf_gpu_count: int | Unavailable | None) -> CheckResult:
+    check = "node.tensorflow-gpus"
+    if tf_gpu_count is None:
+        return make_result(
+            check, Verdict.SKIP, "TensorFlow not asked", "no target environment given"
+        )
+    if isinstance(tf_gpu_count, Unavailable):
+        return make_result(
+            check,
+            Verdict.FAIL,
+            "TensorFlow's GPU list could not be read",
+            f"{tf_gpu_count.code}: {tf_gpu_count.reason}",
+            action="run envkit doctor on the target environment",
+        )
+    nvml_count = len(health.gpus) if health.failure is None else 0
+    mig = any(gpu.error is None and _mig_on(gpu) for gpu in health.gpus)
+    note = "; MIG is on, so TensorFlow sees MIG instances" if mig else ""
+    evidence = f"TensorFlow sees {tf_gpu_count}, NVML {nvml_count}{note}"
+    if tf_gpu_count == nvml_count and nvml_count > 0:
+        return make_result(
+            check,
+            Verdict.PASS,
+            f"TensorFlow sees the {nvml_count} GPU(s) NVML sees",
+            evidence,
+            measured=tf_gpu_count,
+            expected=nvml_count,
+            unit="GPUs",
+        )
+    return make_result(
+        check,
+        Verdict.FAIL,
+        f"TensorFlow sees {tf_gpu_count} GPU(s), NVML {nvml_count}",
+        evidence + "; CUDA_VISIBLE_DEVICES in the target environment also hides GPUs",
+        measured=tf_gpu_count,
+        expected=nvml_count,
+        unit="GPUs",
+        action="run envkit doctor on the target environment (CUDA libraries, TensorFlow build)",
+    )
+
+
+def _mig_on(gpu: GpuHealth) -> bool:
+    mode = gpu.mig_mode
+    return not isinstance(mode, (NotSupported, Unavailable)) and mode.current
