@@ -9,6 +9,10 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from envkit.exit_codes import ExitCode
 
 SNAPSHOT_SCHEMA_VERSION = "1"
 
@@ -394,6 +398,13 @@ class DoctorReport:
     def exit_status(self) -> int:
         """0 when nothing is an error (warnings allowed), 1 otherwise."""
         return 1 if self.count(Severity.ERROR) else 0
+
+    @property
+    def exit_code(self) -> ExitCode:
+        # stdlib-only too; imported here to keep this module's imports as they are
+        from envkit.exit_codes import ExitCode
+
+        return ExitCode(self.exit_status)
 
 
 # ---------------------------------------------------------------- pasted logs (issue #15)

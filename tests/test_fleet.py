@@ -16,12 +16,11 @@ from envkit.validate.fleet import (
     FleetSummary,
     drain_reasons,
     find_outliers,
-    fleet_json,
     natural_key,
-    print_fleet,
     summarize,
 )
 from envkit.validate.model import CheckResult, ValidationReport, Verdict
+from envkit.validate.render_fleet import fleet_json, print_fleet
 from envkit.validate.report_json import validation_json
 from tests.fixtures.validate.synthetic import (
     A100,

@@ -157,4 +157,4 @@ def test_rich_and_typer_only_in_the_cli_and_renderers(package: str) -> None:
         for name in _third_party_importers(PACKAGE, package)
         if layer_of(name) not in ("render", "cli")
     }
-    assert outside <= {"envkit.validate.fleet"}  # its table moves to a renderer (issue #14)
+    assert outside == set()

@@ -7,7 +7,8 @@ module, imported here so that it registers itself.
 from __future__ import annotations
 
 from envkit.cli import doctor, env, report, smoke, validate
-from envkit.cli._app import ExitCode, app
+from envkit.cli._app import app
+from envkit.exit_codes import ExitCode
 
 __all__ = ["ExitCode", "app", "doctor", "env", "main", "report", "smoke", "validate"]
 

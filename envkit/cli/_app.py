@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -11,15 +10,10 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from envkit import __version__
+from envkit.exit_codes import ExitCode
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-
-class ExitCode(enum.IntEnum):
-    OK = 0
-    FINDINGS = 1
-    USAGE = 2
 
 
 app = typer.Typer(

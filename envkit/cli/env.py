@@ -24,7 +24,7 @@ from envkit.cli._app import (
 )
 
 if TYPE_CHECKING:
-    from envkit.envfiles import CheckResult as EnvCheckResultType
+    from envkit.envfiles import EnvFileReport as EnvCheckResultType
 
 
 env_app = typer.Typer(

@@ -15,12 +15,11 @@ from envkit.cli._app import (
     PythonOption,
     app,
     check_output,
-    emit,
-    emit_rich,
     fail,
     resolve_target,
     timeout_seconds,
 )
+from envkit.cli._output import Renderers, emit_report
 
 if TYPE_CHECKING:
     from envkit.smoke import SmokeResult as SmokeResultType
@@ -82,8 +81,9 @@ def smoke(
     force: ForceOption = False,
 ) -> None:
     """Train the tutorial's MNIST network in the examined environment, and prove where it ran."""
-    from envkit.smoke import SmokeSpec, findings_from
-    from envkit.smoke.render import exit_status, print_result, smoke_json
+    from envkit.smoke import SmokeSpec
+    from envkit.smoke.render import print_report, report_json
+    from envkit.smoke.report import smoke_report
 
     check_output(output, force)
     spec = SmokeSpec(
@@ -97,13 +97,10 @@ def smoke(
         offline=offline,
         timeout_s=timeout,
     )
-    result = run_smoke_live(resolve_target(python, env), spec)
-    findings = findings_from(result)
-    if as_json:
-        emit(smoke_json(result, findings), output, force)
-    else:
-        emit_rich(lambda console: print_result(console, result, findings), output, force)
-    raise typer.Exit(exit_status(result))
+    report = smoke_report(run_smoke_live(resolve_target(python, env), spec))
+    renderers = Renderers(print_report, json=report_json)
+    emit_report(report, renderers, "json" if as_json else "text", output, force)
+    raise typer.Exit(report.exit_code)
 
 
 def _smoke_models(models: list[SmokeModel] | None) -> tuple[str, ...] | None:

@@ -18,13 +18,13 @@ from envkit.cli._app import (
     check_output,
     driver_version,
     emit,
-    emit_rich,
     fail,
     finite_non_negative,
     non_empty_text,
     resolve_target,
 )
 from envkit.cli._from import FromOption
+from envkit.cli._output import Renderers, emit_report
 
 if TYPE_CHECKING:
     from envkit.validate.model import Expectations
@@ -119,12 +119,11 @@ def validate(
         report = _validate_recorded(from_inputs or [], expectations, node_name)
     else:
         report = run_validation(options)
-    _emit_validation(report, as_json, verbose, output, force)
+    renderers = _validation_renderers(verbose)
+    emit_report(report, renderers, "json" if as_json else "text", output, force)
     if junit is not None:
-        from envkit.validate.junit import validation_junit
-
-        emit(validation_junit([report]), junit, force)
-    raise typer.Exit(report.exit_status)
+        emit_report(report, renderers, "junit", junit, force)
+    raise typer.Exit(report.exit_code)
 
 
 def _check_from_options(
@@ -205,17 +204,16 @@ def _print_checks() -> None:
     print_check_list(Console(highlight=False), all_checks())
 
 
-def _emit_validation(
-    report: ValidationReportType, as_json: bool, verbose: bool, output: Path | None, force: bool
-) -> None:
-    if as_json:
-        from envkit.validate.report_json import validation_json
-
-        emit(validation_json(report), output, force)
-        return
+def _validation_renderers(verbose: bool) -> Renderers[ValidationReportType]:
+    from envkit.validate.junit import validation_junit
     from envkit.validate.render import print_validation
+    from envkit.validate.report_json import validation_json
 
-    emit_rich(lambda console: print_validation(console, report, verbose=verbose), output, force)
+    return Renderers(
+        text=lambda console, report: print_validation(console, report, verbose=verbose),
+        json=validation_json,
+        junit=lambda report: validation_junit([report]),
+    )
 
 
 fleet_app = typer.Typer(
@@ -239,21 +237,25 @@ def fleet_summarize(
     force: ForceOption = False,
 ) -> None:
     """Nodes by checks, the nodes to drain and why, and outliers across the fleet."""
-    from envkit.validate.fleet import fleet_json, print_fleet, summarize
+    from envkit.validate.fleet import summarize
+    from envkit.validate.render_fleet import fleet_json, print_fleet
 
     check_output(output, force, junit)
     missing = [str(path) for path in paths if not path.exists()]
     if len(missing) == len(paths):
         fail(f"no such file or folder: {', '.join(missing)}")
     summary = summarize(paths, expected_nodes=expect_node or ())
-    if as_json:
-        emit(fleet_json(summary), output, force)
-    else:
-        emit_rich(lambda console: print_fleet(console, summary), output, force)
+    emit_report(
+        summary,
+        Renderers(print_fleet, json=fleet_json),
+        "json" if as_json else "text",
+        output,
+        force,
+    )
     if junit is not None:
         from envkit.validate.fleet import expand_paths, read_reports
         from envkit.validate.junit import validation_junit
 
         reports, _ = read_reports(expand_paths(paths))
         emit(validation_junit([report for _, report in reports]), junit, force)
-    raise typer.Exit(summary.exit_status)
+    raise typer.Exit(summary.exit_code)

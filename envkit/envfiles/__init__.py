@@ -14,7 +14,7 @@ carry one line for the user.
 from __future__ import annotations
 
 from envkit.envfiles.catalog import CHECKS
-from envkit.envfiles.checks import CheckResult, check_document, check_file
+from envkit.envfiles.checks import CheckResult, EnvFileReport, check_document, check_file
 from envkit.envfiles.emit import to_yaml
 from envkit.envfiles.errors import EnvFileError, SpecError
 from envkit.envfiles.export import (
@@ -49,6 +49,7 @@ __all__ = [
     "CondaPackage",
     "EnvDocument",
     "EnvFileError",
+    "EnvFileReport",
     "EnvSpec",
     "InstalledDist",
     "SpecError",

@@ -23,6 +23,7 @@ from envkit.envfiles.deps import (
     pin_specifier,
 )
 from envkit.envfiles.reading import EnvDocument, read_document
+from envkit.exit_codes import ExitCode
 from envkit.knowledge import lifecycle
 from envkit.knowledge.versions import major_minor_key, numeric_parts
 from envkit.model import Finding, Severity
@@ -44,7 +45,7 @@ PIP_INSTALL_LINK = "https://www.tensorflow.org/install/pip"
 
 
 @dataclass(frozen=True, slots=True)
-class CheckResult:
+class EnvFileReport:
     """The findings on one file, and what the checks took the file to ask for."""
 
     document: EnvDocument
@@ -68,6 +69,14 @@ class CheckResult:
     def exit_status(self) -> int:
         """As the doctor's: 0 when nothing is an error (warnings allowed), 1 otherwise."""
         return 1 if self.count(Severity.ERROR) else 0
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode(self.exit_status)
+
+
+CheckResult = EnvFileReport
+"""The old name of EnvFileReport, kept while other branches move to the new one."""
 
 
 @dataclass(frozen=True, slots=True)

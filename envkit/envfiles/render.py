@@ -7,7 +7,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from envkit.envfiles.checks import TENSORFLOW_NAMES, CheckResult
+from envkit.envfiles.checks import TENSORFLOW_NAMES, EnvFileReport
 from envkit.model import Severity
 from envkit.render.doctor import findings_style, findings_summary, print_findings
 from envkit.render.report import SEPARATOR
@@ -16,7 +16,7 @@ AREAS = ("python", "tensorflow")
 """The doctor's lines an environment file speaks to."""
 
 
-def print_check(console: Console, result: CheckResult, *, verbose: bool) -> None:
+def print_check(console: Console, result: EnvFileReport, *, verbose: bool) -> None:
     kind = "requirements file" if result.document.kind == "requirements" else "conda environment"
     console.print(Text(f"envkit env check {result.path} ({kind})", style="bold"), soft_wrap=True)
     console.print()
@@ -35,7 +35,7 @@ def print_check(console: Console, result: CheckResult, *, verbose: bool) -> None
         console.print(Text("Run with -v to see the evidence for every finding.", "dim"))
 
 
-def area_summaries(result: CheckResult) -> dict[str, str]:
+def area_summaries(result: EnvFileReport) -> dict[str, str]:
     doc = result.document
     python = f"Python {result.python}" if result.python else "Python not pinned"
     if doc.kind == "requirements":
@@ -47,7 +47,7 @@ def area_summaries(result: CheckResult) -> dict[str, str]:
     return {"python": python, "tensorflow": tensorflow}
 
 
-def fix_hint(result: CheckResult) -> str | None:
+def fix_hint(result: EnvFileReport) -> str | None:
     """The command that writes a corrected file, when there is something to correct."""
     issues = result.count(Severity.ERROR) + result.count(Severity.WARNING)
     if not issues or not result.document.readable or result.release is None:

@@ -18,6 +18,7 @@ from rich.text import Text
 from envkit.codec import encode
 from envkit.model import Finding
 from envkit.smoke.model import LineKind, SmokeResult, SmokeRun, Verdict
+from envkit.smoke.report import SmokeReport, exit_code_of
 from envkit.smoke.runner import JobEvent
 
 SMOKE_JSON_VERSION = "1"
@@ -262,4 +263,12 @@ def smoke_json(result: SmokeResult, findings: Iterable[Finding] = ()) -> str:
 
 def exit_status(result: SmokeResult) -> int:
     """0 for a pass, 1 for a fail or an error (bad input is the CLI's status 2)."""
-    return 0 if result.verdict is Verdict.PASS else 1
+    return int(exit_code_of(result))
+
+
+def print_report(console: Console, report: SmokeReport) -> None:
+    print_result(console, report.result, report.findings)
+
+
+def report_json(report: SmokeReport) -> str:
+    return smoke_json(report.result, report.findings)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from envkit.exit_codes import ExitCode
 from envkit.model_health import GpuIdentity, TelemetrySample
 
 VALIDATION_SCHEMA_VERSION = "1"
@@ -108,6 +109,10 @@ class ValidationReport:
     @property
     def exit_status(self) -> int:
         return 1 if self.verdict is Verdict.FAIL else 0
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode(self.exit_status)
 
 
 __all__ = [
