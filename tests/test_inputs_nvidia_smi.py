@@ -14,7 +14,7 @@ from envkit.inputs.health import node_health
 from envkit.inputs.model import InputReading, SmiDump
 from envkit.inputs.snapshot import best_dump
 from envkit.model import Unavailable
-from envkit.validate.health import EnabledPair, NotSupported, RemappedRows, RetiredPages
+from envkit.model_health import EnabledPair, NotSupported, RemappedRows, RetiredPages
 
 FIXTURES = Path(__file__).parent / "fixtures" / "nvidia-smi"
 MIB = 1024**2

@@ -1,8 +1,9 @@
 """The layer contract, read from the source: no module imports a layer above its own.
 
-model -> jobs -> probes/knowledge -> rules -> features (smoke, envfiles, validate, doctor) ->
-render -> cli. A module imports its own layer or lower ones; every ``import`` counts, also one
-inside a function or under TYPE_CHECKING. The README's "Development" section maps the folders.
+model -> jobs -> probes/knowledge -> rules -> features (smoke, envfiles, validate, inputs,
+doctor) -> render -> cli. A module imports its own layer or lower ones; every ``import``
+counts, also one inside a function or under TYPE_CHECKING. The README's "Development"
+section maps the folders.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ _BY_FIRST_PART = {
     "rules": "rules",
     "smoke": "features",
     "envfiles": "features",
+    "inputs": "features",  # recorded state (--from) judged by validate's and doctor's checks
     "validate": "features",
     "doctor": "features",
     "render": "render",

@@ -21,7 +21,7 @@ from envkit.inputs.values import (
     plain,
 )
 from envkit.model import Unavailable
-from envkit.validate.health import (
+from envkit.model_health import (
     EnabledPair,
     GpuHealth,
     NodeHealth,

@@ -16,7 +16,7 @@ from envkit.inputs.health import node_health
 from envkit.inputs.model import InputReading, SmiDump
 from envkit.inputs.snapshot import best_dump, recording_failure
 from envkit.model import Unavailable
-from envkit.validate.health import NodeHealth
+from envkit.model_health import NodeHealth
 from envkit.validate.model import (
     VALIDATION_SCHEMA_VERSION,
     CheckResult,
