@@ -137,7 +137,7 @@ def print_checks(console: Console, checks: tuple[CheckInfo, ...]) -> None:
             console.print()
         console.print(Text(area_title(area), style="bold"))
         for check in (c for c in checks if c.area == area):
-            _print_check(console, check, id_width)
+            print_check_line(console, check.check_id, check.description, id_width)
     console.print()
     console.print(Text(_plural(len(checks), "check", "checks") + "."), soft_wrap=True)
 
@@ -350,11 +350,12 @@ def _print_wrapped(console: Console, head: Text, body: str, *, indent: int) -> N
         console.print(Text(" " * indent + line), soft_wrap=True)
 
 
-def _print_check(console: Console, check: CheckInfo, id_width: int) -> None:
+def print_check_line(console: Console, check_id: str, description: str, id_width: int) -> None:
+    """One line of a --list-checks listing: the id in a column, the description wrapped beside."""
     indent = 2 + id_width + 2
     width = max(MIN_TEXT_WIDTH, console.width - indent)
-    lines = textwrap.wrap(check.description, width, break_long_words=False) or [""]
-    head = Text.assemble("  ", (check.check_id.ljust(id_width), "cyan"), "  ")
+    lines = textwrap.wrap(description, width, break_long_words=False) or [""]
+    head = Text.assemble("  ", (check_id.ljust(id_width), "cyan"), "  ")
     console.print(head + Text(lines[0]), soft_wrap=True)
     for line in lines[1:]:
         console.print(Text(" " * indent + line), soft_wrap=True)

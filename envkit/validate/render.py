@@ -22,13 +22,13 @@ evidence and action with ``verbose``. Everything from the report is a rich ``Tex
 
 from __future__ import annotations
 
-import textwrap
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from rich.console import Console
 from rich.text import Text
 
+from envkit.render.doctor import print_check_line
 from envkit.render.report import GIB, SEPARATOR, wrap_parts
 from envkit.validate.catalog import ValidateCheck
 from envkit.validate.model import CheckResult, GpuIdentity, ValidationReport, Verdict
@@ -200,7 +200,6 @@ _TIER_TITLES = {
     "quick": "Quick tier (passive: NVML, the kernel log, TensorFlow's device list)",
     "default": "Default tier (adds measurements through TensorFlow)",
 }
-_MIN_DESCRIPTION_WIDTH = 30
 
 
 def print_check_list(console: Console, checks: Sequence[ValidateCheck]) -> None:
@@ -211,16 +210,6 @@ def print_check_list(console: Console, checks: Sequence[ValidateCheck]) -> None:
             console.print()
         console.print(Text(title, style="bold"))
         for check in (c for c in checks if c.tier.value == tier):
-            _print_listed_check(console, check, id_width)
+            print_check_line(console, check.check_id, check.description, id_width)
     console.print()
     console.print(Text(f"{len(checks)} checks."), soft_wrap=True)
-
-
-def _print_listed_check(console: Console, check: ValidateCheck, id_width: int) -> None:
-    indent = 2 + id_width + 2
-    width = max(_MIN_DESCRIPTION_WIDTH, console.width - indent)
-    lines = textwrap.wrap(check.description, width, break_long_words=False) or [""]
-    head = Text.assemble("  ", (check.check_id.ljust(id_width), "cyan"), "  ")
-    console.print(head + Text(lines[0]), soft_wrap=True)
-    for line in lines[1:]:
-        console.print(Text(" " * indent + line), soft_wrap=True)
