@@ -36,6 +36,12 @@ from envkit.probes._proc import neutral_cwd
 from envkit.smoke import JobFailure, SmokeSpec, run_smoke
 from envkit.smoke.runner import JobState
 from envkit.validate.model import TelemetrySample
+from envkit.validate.workload_events import (
+    ENVKIT_SOURCE,
+    Notifier,
+    WorkloadCallback,
+    WorkloadEvent,
+)
 from envkit.validate.workload_plan import (
     ALL_TESTS,
     GIB,
@@ -64,9 +70,6 @@ from envkit.validate.workload_results import (
     split_label,
 )
 
-ENVKIT_SOURCE = "envkit"
-
-
 # ---------------------------------------------------------------- running
 
 
@@ -76,37 +79,6 @@ class TelemetrySampler(Protocol):
     def start(self) -> None: ...
 
     def stop(self) -> Sequence[TelemetrySample]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class WorkloadEvent:
-    source: str
-    """envkit (stage starts and ends), smoke gpu:N, smoke cpu, job, worker 0, worker 1."""
-    event: JobEvent
-
-
-WorkloadCallback = Callable[[WorkloadEvent], None]
-
-
-class _Notifier:
-    """Serialises events from the threads (parallel smoke runs, two workers) to the callback."""
-
-    def __init__(self, callback: WorkloadCallback | None, origin: float) -> None:
-        self.callback = callback
-        self.origin = origin
-        self.lock = threading.Lock()
-
-    def for_source(self, source: str) -> Callable[[JobEvent], None]:
-        def forward(event: JobEvent) -> None:
-            if self.callback is not None:
-                with self.lock:
-                    self.callback(WorkloadEvent(source, event))
-
-        return forward
-
-    def stage(self, stage: str, status: str) -> None:
-        fields = {"stage": stage, "status": status}
-        self.for_source(ENVKIT_SOURCE)(JobEvent("stage", fields, time.time() - self.origin))
 
 
 def run_workloads(
@@ -125,7 +97,7 @@ def run_workloads(
     started = time.monotonic()
     base_env = dict(os.environ if env is None else env)
     origin = time.time()
-    notify = _Notifier(on_event, origin)
+    notify = Notifier(on_event, origin)
     telemetry_error = _start_sampler(sampler)
     try:
         with reaping_on_signals():
@@ -177,7 +149,7 @@ def _gpu_env(base: Mapping[str, str], gpus: Sequence[int] | None) -> dict[str, s
 
 
 def _run_smokes(
-    python: str | None, plan: WorkloadPlan, env: Mapping[str, str], notify: _Notifier
+    python: str | None, plan: WorkloadPlan, env: Mapping[str, str], notify: Notifier
 ) -> tuple[SmokeOutcome, ...]:
     spec = plan.smoke
     if spec is None:
@@ -266,7 +238,7 @@ def _launch(
     env: Mapping[str, str],
     timeout_s: float,
     label: str,
-    notify: _Notifier,
+    notify: Notifier,
 ) -> _Child:
     """Start one job process; a child that cannot start comes back with its failure set."""
     from envkit.probes.python_env import resolve_python
@@ -297,7 +269,7 @@ def _supervise(child: _Child) -> None:
 
 
 def _run_job(
-    python: str | None, plan: WorkloadPlan, env: Mapping[str, str], notify: _Notifier
+    python: str | None, plan: WorkloadPlan, env: Mapping[str, str], notify: Notifier
 ) -> _Child:
     notify.stage("measure", "start")
     gpus = [device.index for device in plan.devices] if plan.kind == "gpu" else None
@@ -323,7 +295,7 @@ def free_ports(count: int) -> list[int]:
 
 
 def _run_multiworker(
-    python: str | None, plan: WorkloadPlan, env: Mapping[str, str], notify: _Notifier
+    python: str | None, plan: WorkloadPlan, env: Mapping[str, str], notify: Notifier
 ) -> tuple[_Child, ...]:
     """Two worker processes on loopback; when one fails, the other is stopped."""
     notify.stage("multiworker", "start")
@@ -395,6 +367,7 @@ def _assemble(
 
 __all__ = [
     "ALL_TESTS",
+    "ENVKIT_SOURCE",
     "GIB",
     "MIB",
     "PRECISIONS",
