@@ -25,6 +25,7 @@ _BY_FIRST_PART = {
     "exit_codes": "model",
     "files": "model",
     "redact": "model",
+    "readers": "model",  # the bounded reader of the user's input files (standard library only)
     "codec": "model",
     "jobs": "jobs",
     "probes": "probes",
@@ -37,6 +38,7 @@ _BY_FIRST_PART = {
     "doctor": "features",
     "render": "render",
     "schema": "render",
+    "terminal": "render",  # the escaping console every renderer draws on
     "cli": "cli",
     "__main__": "cli",
 }

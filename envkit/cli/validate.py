@@ -196,12 +196,11 @@ def _file_name(node: str) -> str:
 
 
 def _print_checks() -> None:
-    from rich.console import Console
-
+    from envkit.terminal import SafeConsole
     from envkit.validate.catalog import all_checks
     from envkit.validate.render import print_check_list
 
-    print_check_list(Console(highlight=False), all_checks())
+    print_check_list(SafeConsole(highlight=False), all_checks())
 
 
 def _validation_renderers(verbose: bool) -> Renderers[ValidationReportType]:
