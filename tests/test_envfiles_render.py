@@ -20,12 +20,12 @@ def _render(path: Path, *, verbose: bool = False) -> str:
 
 def test_findings_print_as_the_doctors_with_fix_lines_whole() -> None:
     text = _render(FIXTURES / "broken-mix.yml")
-    assert "[✗] Python" not in text  # the Python line has nothing above info
+    assert "[✗] Python" not in text  # Python 3.9 is past its end of life: a warning, no error
     assert "[✗] TensorFlow: tensorflow-gpu==2.15.* → TensorFlow 2.15" in text
     assert "line 9: numpy=2.0; TensorFlow before 2.18 fails" in text
     assert "\n" + " " * 12 + "- tensorflow[and-cuda]==2.15.*\n" in text  # indentation kept
     assert "System" not in text and "NVIDIA" not in text
-    assert "5 errors in 1 area." in text
+    assert "5 errors, 1 warning in 2 areas." in text
     assert "--fix -o " in text and "broken-mix.fixed.yml" in text
 
 

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from envkit.envfiles import EnvFileError, SpecError, check_document, fix
+from envkit.envfiles.line_edit import split_lines
 from envkit.envfiles.reading import parse_conda, parse_requirements
 from envkit.readers import InputError, load_json
 from envkit.redact import Identifiers, escape_control, redact
@@ -161,9 +162,11 @@ def test_requirements_fix_keeps_every_unmanaged_line(lines: list[str]) -> None:
         fixed = fix(result)
     except (EnvFileError, SpecError):
         return
-    managed = {dep.line for dep in result.document.deps if dep.name != "tensorflow"}
-    out = fixed.splitlines()
-    for number, line in enumerate(text.splitlines(), start=1):
+    # every requirement line is the fix's own (a second tensorflow line too: the fix pins one)
+    managed = {dep.line for dep in result.document.deps}
+    out = [line.rstrip("\r\n\x85\u2028\u2029") for line in split_lines(fixed)]
+    for number, raw in enumerate(split_lines(text), start=1):
+        line = raw.rstrip("\r\n\x85\u2028\u2029")
         if number == 1 or number in managed or (number - 1) in managed:
             continue  # envkit's own lines (and a continuation of one)
         assert line in out, (line, fixed)

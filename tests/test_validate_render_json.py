@@ -167,7 +167,7 @@ def _edited(edit: Any) -> str:
             "invalid",
             r"\$\.report\.schema_version is '0'",
         ),
-        ("[" * 100_000, "not-json", "is not JSON"),
+        ("[" * 100_000, "not-json", "nests 100000 levels deep; envkit reads at most 64"),
     ],
 )
 def test_bad_documents_give_one_line(text: str, code: str, message: str) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from envkit.envfiles import catalog, locations
+from envkit.envfiles import catalog, line_edit, locations
 from envkit.envfiles.deps import CONDA, PIP, Dep, conda_dep, pip_dep
 from envkit.envfiles.errors import EnvFileError
 from envkit.model import Finding, Severity
@@ -451,8 +451,10 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     """(first line number, content) with comments dropped and backslash continuations joined."""
     result: list[tuple[int, str]] = []
     pending: tuple[int, str] | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
-        content = _COMMENT.sub("", raw).rstrip()
+    # Numbered as the line-preserving fix numbers them (str.splitlines also breaks at \x0c,
+    # \x1c-\x1e: the fix would then replace the wrong line).
+    for number, raw in enumerate(line_edit.split_lines(text), start=1):
+        content = _COMMENT.sub("", raw.rstrip("\r\n\x85\u2028\u2029")).rstrip()
         start, joined = pending if pending else (number, "")
         joined += content.removesuffix("\\")
         if content.endswith("\\"):
