@@ -14,7 +14,17 @@ from tests.test_cli import envkit
 def test_check_ids_are_the_quick_tier_of_the_catalogue_in_order() -> None:
     quick = [check.check_id for check in catalog.all_checks() if check.tier is Tier.QUICK]
     assert list(CHECK_IDS) == quick
-    assert CHECK_IDS[0] == "node.nvml" and CHECK_IDS[-2:] == ("node.xid", "node.tensorflow-gpus")
+    assert CHECK_IDS[0] == "node.nvml" and CHECK_IDS[-1] == "node.xid"
+
+
+def test_tensorflow_s_gpu_list_is_a_default_tier_check() -> None:
+    """Importing TensorFlow takes seconds and a CUDA context on each GPU: never the quick tier."""
+    tiers = {check.check_id: check.tier for check in catalog.all_checks()}
+    assert tiers["node.tensorflow-gpus"] is Tier.DEFAULT
+    assert "node.tensorflow-gpus" not in CHECK_IDS
+    listing = envkit("validate", "--list-checks").stdout
+    default_part = listing[listing.index("default") :]
+    assert "node.tensorflow-gpus" in default_part
 
 
 def test_every_check_has_a_unique_id_and_a_description() -> None:

@@ -20,7 +20,9 @@ from envkit.model_health import NodeHealth
 from envkit.probes import nvml_health
 from envkit.probes.kernel_log import XidHistory, parse_xid_lines
 from envkit.validate.model import CheckResult, Expectations, Verdict
+from envkit.probes.tf_devices import TfGpuList
 from envkit.validate.quick import CHECK_IDS, XID_TABLE, quick_checks, xid_class
+from envkit.validate.quick_node import node_tensorflow_gpus
 
 HEALTH = Path(__file__).resolve().parent / "fixtures" / "nvml" / "health"
 H100 = Expectations(gpu_count=1, gpu_model="H100", memory_gib=80, min_driver="535")
@@ -52,8 +54,11 @@ def _checks(
     xids: XidHistory | Unavailable | None = CLEAN_LOG,
     tf: int | Unavailable | None = 1,
 ) -> dict[tuple[str, int | None], CheckResult]:
+    """The quick tier's checks, then node.tensorflow-gpus as the default tier adds it (``tf``:
+    the GPUs TensorFlow lists; None: not asked)."""
     node = _health(health) if isinstance(health, str) else health
-    results = quick_checks(node, xids, expectations, tf)
+    tf_gpus = TfGpuList(tf, None, None) if isinstance(tf, int) else tf
+    results = (*quick_checks(node, xids, expectations), node_tensorflow_gpus(node, tf_gpus))
     keyed = {(r.check_id, r.gpu_index): r for r in results}
     assert len(keyed) == len(results), "one result per check and GPU"
     return keyed
@@ -81,10 +86,9 @@ def test_the_healthy_h100_passes_everything_it_can_read() -> None:
     not_passing = {k: r.verdict.value for k, r in results.items() if r.verdict is not Verdict.PASS}
     assert not_passing == {("gpu.retired-pages", 0): "skip"}  # Hopper remaps rows instead
     assert "remap rows instead" in results["gpu.retired-pages", 0].evidence
-    assert [r.check_id for r in results.values()] == [
-        i for i in CHECK_IDS if i in {r.check_id for r in results.values()}
-    ], "results come in CHECK_IDS order"
-    assert set(CHECK_IDS) == {check_id for check_id, _ in results}
+    quick = [r.check_id for r in results.values() if r.check_id != "node.tensorflow-gpus"]
+    assert quick == [i for i in CHECK_IDS if i in set(quick)], "results come in CHECK_IDS order"
+    assert set(CHECK_IDS) | {"node.tensorflow-gpus"} == {check_id for check_id, _ in results}
 
 
 def test_every_result_says_something() -> None:

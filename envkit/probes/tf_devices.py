@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import dataclass
 from importlib import resources
 
 from envkit.model import Unavailable
@@ -18,12 +19,31 @@ from envkit.probes import _proc
 TF_DEVICE_TIMEOUT_S = 30.0
 
 
+@dataclass(frozen=True, slots=True)
+class TfGpuList:
+    gpus: int
+    """How many GPUs tf.config.list_physical_devices("GPU") lists."""
+    cuda_visible_devices: str | None
+    """CUDA_VISIBLE_DEVICES as the target interpreter has it after importing TensorFlow. envkit
+    starts it without the variable, so a value here was set by the target environment itself."""
+    inherited_visible_devices: str | None
+    """The CUDA_VISIBLE_DEVICES of envkit's own environment, left out of the question (None
+    when unset)."""
+
+
 def tensorflow_gpu_count(python: str | None) -> int | Unavailable:
+    """How many GPUs TensorFlow in ``python`` lists (see tensorflow_gpu_list)."""
+    found = tensorflow_gpu_list(python)
+    return found if isinstance(found, Unavailable) else found.gpus
+
+
+def tensorflow_gpu_list(python: str | None) -> TfGpuList | Unavailable:
     """How many GPUs TensorFlow in ``python`` lists; importing TF there, never here.
 
     CUDA_VISIBLE_DEVICES is left out: the node is judged on what it can give, not on one
     shell's selection (envkit doctor judges that variable).
     """
+    inherited = os.environ.get("CUDA_VISIBLE_DEVICES")
     env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
     script = resources.files("envkit.probes") / "_scripts" / "tf_gpu_count.py"
     with resources.as_file(script) as script_path:  # by path, never -c: nothing from the cwd runs
@@ -39,8 +59,14 @@ def tensorflow_gpu_count(python: str | None) -> int | Unavailable:
     if not result.ok:
         return Unavailable("tensorflow-failed", _failure_text(result))
     try:
-        return int(json.loads(result.stdout.strip().splitlines()[-1])["gpus"])
-    except (ValueError, KeyError, IndexError, TypeError):
+        answer = json.loads(result.stdout.strip().splitlines()[-1])
+        visible = answer.get("cuda_visible_devices")
+        return TfGpuList(
+            gpus=int(answer["gpus"]),
+            cuda_visible_devices=visible if isinstance(visible, str) else None,
+            inherited_visible_devices=inherited,
+        )
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         return Unavailable("tensorflow-bad-output", "TensorFlow's device list could not be parsed")
 
 

@@ -1,5 +1,6 @@
-"""`envkit validate`: accept or reject a GPU node, from passive readings and, in the default
-tier, measurements through TensorFlow in the target environment.
+"""`envkit validate`: accept or reject a GPU node, from passive readings (NVML, the kernel log:
+the quick tier, which never imports TensorFlow nor makes a CUDA context) and, in the default
+tier, TensorFlow's GPU list and measurements through TensorFlow in the target environment.
 
 ``validate(options)`` returns a :class:`ValidationReport`; renderers turn it into text, JSON or
 JUnit. Nothing unreadable ever counts as a pass.
@@ -20,7 +21,7 @@ from envkit.model_health import GpuHealth, NodeHealth
 from envkit.probes import nvml_watchdog
 from envkit.probes.kernel_log import XidHistory, read_xid_history
 from envkit.probes.nvml_health import NvmlSampler, NvmlSession
-from envkit.probes.tf_devices import TF_DEVICE_TIMEOUT_S, tensorflow_gpu_count
+from envkit.probes.tf_devices import TF_DEVICE_TIMEOUT_S, tensorflow_gpu_count, tensorflow_gpu_list
 from envkit.validate.model import (
     VALIDATION_SCHEMA_VERSION,
     CheckResult,
@@ -32,6 +33,8 @@ from envkit.validate.model import (
 )
 from envkit.validate.perf import CpuExpectations, PcieLink, perf_checks
 from envkit.validate.quick import quick_checks
+from envkit.validate.quick_common import timed, with_duration
+from envkit.validate.quick_node import node_tensorflow_gpus
 from envkit.validate.workloads import (
     WorkloadCallback,
     WorkloadPlan,
@@ -41,7 +44,7 @@ from envkit.validate.workloads import (
 )
 
 KERNEL_LOG_TIMEOUT_S = 5.0
-"""Per source; with TensorFlow's import, the quick tier stays inside Slurm's 60 s health check."""
+"""Per source; the quick tier stays well inside Slurm's 60 s health check."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +52,12 @@ class ValidateOptions:
     tier: Tier = Tier.QUICK
     expectations: Expectations = field(default_factory=Expectations)
     python: str | None = None
-    """The target interpreter whose TensorFlow must see the GPUs (None: envkit's own)."""
+    """The target interpreter whose TensorFlow must see the GPUs and runs the default tier's
+    workloads (None: envkit's own). The quick tier never starts it."""
     node_name: str | None = None
     read_kernel_log: bool = True
     ask_tensorflow: bool = True
+    """Whether the default tier asks TensorFlow for its GPU list (node.tensorflow-gpus)."""
     cpu_plan: WorkloadPlan | None = None
     """Measure the CPU with this plan instead of the GPUs (tests and benchmarks only)."""
     cpu_expectations: CpuExpectations | None = None
@@ -67,8 +72,10 @@ def validate(
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     started = time.monotonic()
     with NvmlSession(nvml) as session:
+        read_started = time.perf_counter()
         health = _bounded_health(session)
-        results = list(_quick_results(health, options))
+        read_s = time.perf_counter() - read_started
+        results = list(_quick_results(health, read_s, options))
         telemetry: tuple[TelemetrySample, ...] = ()
         if options.tier is Tier.DEFAULT:
             measured, telemetry = _default_results(session, health, options, on_event)
@@ -100,12 +107,29 @@ def _bounded_health(session: NvmlSession) -> NodeHealth:
         return NodeHealth(timeout.unavailable, None, None, ())
 
 
-def _quick_results(health: NodeHealth, options: ValidateOptions) -> tuple[CheckResult, ...]:
+def _quick_results(
+    health: NodeHealth, read_s: float, options: ValidateOptions
+) -> tuple[CheckResult, ...]:
+    """The quick tier's checks; node.nvml and node.xid carry the time of the reading they
+    alone need (the NVML health read ``read_s``, the kernel log) besides their judgement."""
+    xid_started = time.perf_counter()
     xids: XidHistory | Unavailable | None = (
         read_xid_history(timeout_s=KERNEL_LOG_TIMEOUT_S) if options.read_kernel_log else None
     )
-    gpu_count = tensorflow_gpu_count(options.python) if options.ask_tensorflow else None
-    return quick_checks(health, xids, options.expectations, gpu_count)
+    readings = {"node.nvml": read_s, "node.xid": time.perf_counter() - xid_started}
+    return tuple(
+        with_duration(result, readings.get(result.check_id, 0.0))
+        for result in quick_checks(health, xids, options.expectations)
+    )
+
+
+def _tensorflow_result(health: NodeHealth, options: ValidateOptions) -> CheckResult:
+    """node.tensorflow-gpus: TensorFlow imported in the target interpreter, timed."""
+    if not options.ask_tensorflow:
+        return timed(node_tensorflow_gpus, health, None)
+    started = time.perf_counter()
+    result = node_tensorflow_gpus(health, tensorflow_gpu_list(options.python))
+    return with_duration(result, time.perf_counter() - started)
 
 
 def _default_results(
@@ -114,6 +138,7 @@ def _default_results(
     options: ValidateOptions,
     on_event: WorkloadCallback | None,
 ) -> tuple[list[CheckResult], tuple[TelemetrySample, ...]]:
+    tensorflow = _tensorflow_result(health, options)
     readable = [gpu for gpu in health.gpus if gpu.error is None]
     models = {gpu.index: knowledge.gpu_model(gpu.identity.name or "") for gpu in readable}
     if options.cpu_plan is not None:
@@ -121,7 +146,7 @@ def _default_results(
     elif readable:
         plan = plan_gpu_workloads(models)
     else:
-        return [_no_gpu_to_measure(health)], ()
+        return [tensorflow, _no_gpu_to_measure(health)], ()
     sampler = NvmlSampler(session, [gpu.index for gpu in readable]) if readable else None
     measured = run_workloads(options.python, plan, sampler, on_event)
     checks = perf_checks(
@@ -131,7 +156,7 @@ def _default_results(
         options.cpu_expectations,
         pcie_links=_pcie_links(readable),
     )
-    return list(checks), _telemetry(measured)
+    return [tensorflow, *checks], _telemetry(measured)
 
 
 def _no_gpu_to_measure(health: NodeHealth) -> CheckResult:

@@ -1,9 +1,10 @@
 """Every check of ``envkit validate``, declared once with its id and description.
 
 The quick tier's checks are declared by decorators where they are defined (``node_check``,
-``gpu_check``); the default tier's measurement checks, whose ids are made per precision or
-strategy, by ``declare`` beside them in perf.py. ``CHECK_IDS`` (the quick tier, in the order
-``quick_checks`` returns them) and ``envkit validate --list-checks`` are derived from here.
+``gpu_check``), as is the default tier's node.tensorflow-gpus; the default tier's measurement
+checks, whose ids are made per precision or strategy, by ``declare`` beside them in perf.py.
+``CHECK_IDS`` (the quick tier, in the order ``quick_checks`` returns them) and
+``envkit validate --list-checks`` are derived from here.
 A new check is one decorated function (quick tier) or one ``declare`` (default tier).
 
 envkit/validate/__init__.py imports the modules that declare checks, so importing anything of
@@ -45,11 +46,14 @@ def declare(check_id: str, description: str, tier: Tier = Tier.DEFAULT, phase: i
     _CHECKS.append(ValidateCheck(check_id, tier, description, phase))
 
 
-def node_check(check_id: str, description: str, *, after_gpus: bool = False) -> Callable[[F], F]:
-    """Declare a quick-tier node check; quick_checks calls it by name."""
+def node_check(
+    check_id: str, description: str, *, after_gpus: bool = False, tier: Tier = Tier.QUICK
+) -> Callable[[F], F]:
+    """Declare a node check; quick_checks (or, for ``tier=Tier.DEFAULT``, the default tier)
+    calls it by name."""
 
     def register(function: F) -> F:
-        declare(check_id, description, Tier.QUICK, 2 if after_gpus else 0)
+        declare(check_id, description, tier, 2 if after_gpus else 0)
         return function
 
     return register
@@ -78,11 +82,13 @@ def _with_thresholds(function: Callable[..., CheckResult]) -> GpuCheck:
 
 
 def all_checks() -> tuple[ValidateCheck, ...]:
-    """Quick tier first, in quick_checks' order, then the default tier's in declaration order."""
-    quick = sorted(
-        (check for check in _CHECKS if check.tier is Tier.QUICK), key=lambda check: check.phase
-    )
-    return (*quick, *(check for check in _CHECKS if check.tier is Tier.DEFAULT))
+    """Quick tier first, in quick_checks' order, then the default tier's in the order it runs
+    them (node checks, phase 0, first; then declaration order)."""
+    return (*_tier_checks(Tier.QUICK), *_tier_checks(Tier.DEFAULT))
+
+
+def _tier_checks(tier: Tier) -> list[ValidateCheck]:
+    return sorted((check for check in _CHECKS if check.tier is tier), key=lambda c: c.phase)
 
 
 def quick_check_ids() -> tuple[str, ...]:

@@ -29,9 +29,11 @@ class Verdict(enum.Enum):
 
 class Tier(enum.Enum):
     QUICK = "quick"
-    """Passive: NVML, the kernel log and TensorFlow's device list; seconds, no GPU load."""
+    """Passive: NVML and the kernel log; under a second, no GPU load, no CUDA context, no
+    TensorFlow import (a Slurm HealthCheckProgram runs it under running jobs)."""
     DEFAULT = "default"
-    """Adds active tests through TensorFlow: smoke, GEMM, bandwidth, a distributed step."""
+    """Adds TensorFlow's GPU list and active tests through TensorFlow: smoke, GEMM, bandwidth,
+    a distributed step."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,10 @@ class CheckResult:
     unit: str | None = None
     action: str | None = None
     """What an operator should do: drain, reboot, reset, replace, or a command."""
+    duration_s: float | None = None
+    """Wall time of the check where it ran: the reading it alone needs (node.nvml: the NVML
+    health read; node.xid: the kernel log; a perf check: its stage in the job) plus its
+    judgement. None in reports written before envkit measured it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,10 @@ The check ids are declared below, with their descriptions (envkit validate --lis
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from envkit.knowledge import GpuModel
 from envkit.smoke import LineKind
@@ -41,6 +43,7 @@ from envkit.validate.perf_judge import (
     reason_names,
     telemetry_note,
 )
+from envkit.validate.quick_common import timed, with_duration
 from envkit.validate.workloads import (
     PRECISIONS,
     BandwidthResult,
@@ -90,32 +93,73 @@ def perf_checks(
     link each GPU is on, for the host-bandwidth check (without it that check is skipped).
     """
     judge = Judge(results, gpu_models, expectations.thresholds, cpu_expectations, pcie_links or {})
-    checks: list[CheckResult] = [*_smoke_checks(results), _job_check(results)]
+    checks: list[CheckResult] = [
+        *(with_duration(timed(_smoke_check, o), _smoke_seconds(o)) for o in results.smoke),
+        with_duration(timed(_job_check, results), _job_seconds(results)),
+    ]
     tests = results.plan.tests
     for device in results.plan.devices:
         if "gemm" in tests:
-            checks += [gemm_check(judge, device, precision) for precision in device.precisions]
+            for precision in device.precisions:
+                ran = _seconds([m for m in results.gemm if m.precision == precision], device)
+                checks.append(with_duration(timed(gemm_check, judge, device, precision), ran))
         if "determinism" in tests:
-            checks.append(determinism_check(judge, device))
+            ran = _seconds(results.determinism, device)
+            checks.append(with_duration(timed(determinism_check, judge, device), ran))
         if "memory" in tests:
-            checks.append(_memory_check(judge, device))
+            ran = _seconds(results.bandwidth, device, lambda m: m.direction == "device")
+            checks.append(with_duration(timed(_memory_check, judge, device), ran))
         if "host" in tests:
-            checks.append(_host_check(judge, device))
+            ran = _seconds(results.bandwidth, device, lambda m: m.direction != "device")
+            checks.append(with_duration(timed(_host_check, judge, device), ran))
     if "gemm" in tests:
-        checks += sibling_checks(judge)
-    checks += _throttle_checks(judge)
+        checks += _judged_only(sibling_checks, judge)
+    checks += _judged_only(_throttle_checks, judge)
     if "mirrored" in tests:
-        checks.append(_step_check(judge, "mirrored"))
+        checks.append(_step_timed(judge, "mirrored"))
     if results.plan.multiworker:
-        checks.append(_step_check(judge, "multiworker"))
+        checks.append(_step_timed(judge, "multiworker"))
     return tuple(checks)
 
 
+# ---------------------------------------------------------------- durations
+
+
+def _seconds(
+    measured: Sequence[Any], device: DevicePlan, keep: Callable[[Any], bool] = lambda _m: True
+) -> float:
+    """How long the device's measurements of one kind ran in the job: their windows on the
+    sampler's clock, else the timed part the job reported."""
+    total = 0.0
+    for item in measured:
+        if (item.kind, item.index) == (device.kind, device.index) and keep(item):
+            window = item.window
+            total += window.end_s - window.start_s if window is not None else item.seconds
+    return total
+
+
+def _smoke_seconds(outcome: SmokeOutcome) -> float:
+    return outcome.result.wall_seconds if outcome.result is not None else 0.0
+
+
+def _job_seconds(results: WorkloadResults) -> float:
+    return sum(job.wall_seconds for job in results.jobs)
+
+
+def _judged_only(make: Callable[[Judge], list[CheckResult]], judge: Judge) -> list[CheckResult]:
+    """Checks judged from figures other checks measured: each takes its share of the judging."""
+    started = time.perf_counter()
+    found = make(judge)
+    share = (time.perf_counter() - started) / max(len(found), 1)
+    return [with_duration(result, share) for result in found]
+
+
+def _step_timed(judge: Judge, strategy: str) -> CheckResult:
+    ran = sum(step.seconds for step in judge.results.steps if step.strategy == strategy)
+    return with_duration(timed(_step_check, judge, strategy), ran)
+
+
 # ---------------------------------------------------------------- helpers
-
-
-def _smoke_checks(results: WorkloadResults) -> list[CheckResult]:
-    return [_smoke_check(outcome) for outcome in results.smoke]
 
 
 def _smoke_check(outcome: SmokeOutcome) -> CheckResult:

@@ -1,9 +1,11 @@
-"""The quick tier of ``envkit validate``: passive checks over NVML, the kernel log and TensorFlow.
+"""The quick tier of ``envkit validate``: passive checks over NVML and the kernel log.
 
 Pure functions: :func:`quick_checks` turns what the probes read (``probe_health``,
-``read_xid_history``, the TensorFlow device count) into one :class:`CheckResult` per check and
-GPU, reading nothing itself. Thresholds and the Xid table come from the project's GPU
-validation research notes (gpu-validation.md, sections 2, 2.1 and 6.1); each names its origin.
+``read_xid_history``) into one :class:`CheckResult` per check and GPU, reading nothing itself,
+each with the time its judgement took (duration_s). Nothing here imports TensorFlow or makes a
+CUDA context: TensorFlow's GPU list (node.tensorflow-gpus) is the default tier's. Thresholds
+and the Xid table come from the project's GPU validation research notes (gpu-validation.md,
+sections 2, 2.1 and 6.1); each names its origin.
 
 A reading the GPU or driver does not offer is ``skip`` with the reason; one that exists but could
 not be read does not pass (``fail`` for the memory-error checks that decide a node's fate,
@@ -17,7 +19,7 @@ from envkit.model_health import GpuHealth, NodeHealth
 from envkit.probes.kernel_log import XidHistory
 from envkit.validate.catalog import quick_check_ids
 from envkit.validate.model import CheckResult, Expectations
-from envkit.validate.quick_common import QuickThresholds
+from envkit.validate.quick_common import QuickThresholds, timed, with_duration
 from envkit.validate.quick_gpu import (
     CLOCK_EVENT_REASONS,
     GPU_CHECKS,
@@ -33,7 +35,6 @@ from envkit.validate.quick_node import (
     node_driver_min,
     node_gpu_count,
     node_nvml,
-    node_tensorflow_gpus,
     node_xid,
     xid_class,
 )
@@ -45,22 +46,24 @@ def quick_checks(
     health: NodeHealth,
     xids: XidHistory | Unavailable | None,
     expectations: Expectations,
-    tf_gpu_count: int | Unavailable | None,
     thresholds: QuickThresholds | None = None,
 ) -> tuple[CheckResult, ...]:
     """Every quick-tier check, node checks first, then each GPU's in index order.
 
-    ``xids`` None means the kernel log was not asked for; ``tf_gpu_count`` None means TensorFlow
-    was not asked (both are then ``skip``); an Unavailable says why it could not be read.
+    ``xids`` None means the kernel log was not asked for (``skip``); an Unavailable says why it
+    could not be read.
     """
     limits = thresholds or QuickThresholds()
-    results = [node_nvml(health)]
+    results = [timed(node_nvml, health)]
     if health.failure is None:
-        results += [node_gpu_count(health, expectations), node_driver_min(health, expectations)]
-        results += expectation_skips(expectations)
+        results += [
+            timed(node_gpu_count, health, expectations),
+            timed(node_driver_min, health, expectations),
+        ]
+        results += [with_duration(skip, 0.0) for skip in expectation_skips(expectations)]
         for gpu in health.gpus:
             results += gpu_checks(gpu, expectations, limits)
-    results += [node_xid(health, xids), node_tensorflow_gpus(health, tf_gpu_count)]
+    results.append(timed(node_xid, health, xids))
     return tuple(results)
 
 
@@ -69,12 +72,12 @@ def gpu_checks(
 ) -> list[CheckResult]:
     """One GPU's checks; a GPU NVML cannot read gets only gpu.nvml (fail)."""
     if gpu.error is not None:
-        return [gpu_nvml(gpu)]
-    found = [gpu_nvml(gpu)]
+        return [timed(gpu_nvml, gpu)]
+    found = [timed(gpu_nvml, gpu)]
     if expectations.gpu_model is not None:
-        found.append(gpu_model_check(gpu, expectations.gpu_model))
-    found.append(gpu_memory(gpu, expectations, limits))
-    found += [check(gpu, limits) for check in GPU_CHECKS]
+        found.append(timed(gpu_model_check, gpu, expectations.gpu_model))
+    found.append(timed(gpu_memory, gpu, expectations, limits))
+    found += [timed(check, gpu, limits) for check in GPU_CHECKS]
     return found
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from envkit.model import Unavailable
@@ -47,6 +49,18 @@ def make_result(
 ) -> CheckResult:
     index = gpu.index if gpu is not None else None
     return CheckResult(check_id, verdict, title, evidence, gpu_index=index, **extra)
+
+
+def timed(check: Callable[..., CheckResult], *args: Any) -> CheckResult:
+    """``check(*args)`` with its wall time as duration_s."""
+    started = time.perf_counter()
+    result = check(*args)
+    return with_duration(result, time.perf_counter() - started)
+
+
+def with_duration(result: CheckResult, seconds: float) -> CheckResult:
+    """``result`` with ``seconds`` added to the time already measured for it."""
+    return replace(result, duration_s=round((result.duration_s or 0.0) + seconds, 6))
 
 
 def not_read(

@@ -1,4 +1,5 @@
-"""The quick tier's node-wide checks: NVML, GPU count, driver, Xid history, TensorFlow."""
+"""The node-wide checks: NVML, GPU count, driver, Xid history (quick tier) and TensorFlow's
+GPU list (default tier)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from envkit.knowledge import compare_driver_versions
 from envkit.model import Unavailable
 from envkit.model_health import GpuHealth, NodeHealth, NotSupported
 from envkit.probes.kernel_log import XidEvent, XidHistory, nvml_bus_key
+from envkit.probes.tf_devices import TfGpuList
 from envkit.validate.catalog import node_check
-from envkit.validate.model import CheckResult, Expectations, Verdict
+from envkit.validate.model import CheckResult, Expectations, Tier, Verdict
 from envkit.validate.quick_common import (
     RESET_ACTION,
     RMA_ACTION,
@@ -289,47 +291,75 @@ def _xid_summary(events: Iterable[XidEvent], gpus: dict[str, int], limit: int = 
 
 @node_check(
     "node.tensorflow-gpus",
-    "TensorFlow in the target environment sees every GPU NVML lists.",
-    after_gpus=True,
+    "TensorFlow in the target environment sees every GPU NVML lists (imports TensorFlow there).",
+    tier=Tier.DEFAULT,
 )
-def node_tensorflow_gpus(health: NodeHealth, tf_gpu_count: int | Unavailable | None) -> CheckResult:
+def node_tensorflow_gpus(
+    health: NodeHealth, tf_gpus: TfGpuList | Unavailable | None
+) -> CheckResult:
+    """Run by the default tier only: importing TensorFlow costs seconds and, on a GPU node, a
+    CUDA context on every GPU, which the passive quick tier must not take from a running job."""
     check = "node.tensorflow-gpus"
-    if tf_gpu_count is None:
+    if tf_gpus is None:
         return make_result(
             check, Verdict.SKIP, "TensorFlow not asked", "no target environment given"
         )
-    if isinstance(tf_gpu_count, Unavailable):
+    if isinstance(tf_gpus, Unavailable):
         return make_result(
             check,
             Verdict.FAIL,
             "TensorFlow's GPU list could not be read",
-            f"{tf_gpu_count.code}: {tf_gpu_count.reason}",
+            f"{tf_gpus.code}: {tf_gpus.reason}",
             action="run envkit doctor on the target environment",
         )
+    seen = tf_gpus.gpus
     nvml_count = len(health.gpus) if health.failure is None else 0
     mig = any(gpu.error is None and _mig_on(gpu) for gpu in health.gpus)
-    note = "; MIG is on, so TensorFlow sees MIG instances" if mig else ""
-    evidence = f"TensorFlow sees {tf_gpu_count}, NVML {nvml_count}{note}"
-    if tf_gpu_count == nvml_count and nvml_count > 0:
+    notes = ["MIG is on, so TensorFlow sees MIG instances"] if mig else []
+    notes += _visible_devices_notes(tf_gpus)
+    evidence = "; ".join([f"TensorFlow sees {seen}, NVML {nvml_count}", *notes])
+    if seen == nvml_count and nvml_count > 0:
         return make_result(
             check,
             Verdict.PASS,
             f"TensorFlow sees the {nvml_count} GPU(s) NVML sees",
             evidence,
-            measured=tf_gpu_count,
+            measured=seen,
             expected=nvml_count,
             unit="GPUs",
+        )
+    action = "run envkit doctor on the target environment (CUDA libraries, TensorFlow build)"
+    if tf_gpus.cuda_visible_devices is not None:
+        action = (
+            "remove CUDA_VISIBLE_DEVICES where the target environment sets it (its activation "
+            "scripts, a sitecustomize or .pth file), then " + action
         )
     return make_result(
         check,
         Verdict.FAIL,
-        f"TensorFlow sees {tf_gpu_count} GPU(s), NVML {nvml_count}",
-        evidence + "; CUDA_VISIBLE_DEVICES in the target environment also hides GPUs",
-        measured=tf_gpu_count,
+        f"TensorFlow sees {seen} GPU(s), NVML {nvml_count}",
+        evidence,
+        measured=seen,
         expected=nvml_count,
         unit="GPUs",
-        action="run envkit doctor on the target environment (CUDA libraries, TensorFlow build)",
+        action=action,
     )
+
+
+def _visible_devices_notes(tf_gpus: TfGpuList) -> list[str]:
+    """What CUDA_VISIBLE_DEVICES did to the count, said only where the variable is set."""
+    notes = []
+    if tf_gpus.cuda_visible_devices is not None:
+        notes.append(
+            f"the target environment sets CUDA_VISIBLE_DEVICES={tf_gpus.cuda_visible_devices!r} "
+            "itself, which limits the GPUs TensorFlow sees"
+        )
+    if tf_gpus.inherited_visible_devices is not None:
+        notes.append(
+            f"CUDA_VISIBLE_DEVICES={tf_gpus.inherited_visible_devices!r} of envkit's "
+            "environment was left out, so that TensorFlow is asked about every GPU"
+        )
+    return notes
 
 
 def _mig_on(gpu: GpuHealth) -> bool:

@@ -197,8 +197,8 @@ def plural(number: int, singular: str, plural_form: str) -> str:
 # --- --list-checks -----------------------------------------------------------------------------
 
 _TIER_TITLES = {
-    "quick": "Quick tier (passive: NVML, the kernel log, TensorFlow's device list)",
-    "default": "Default tier (adds measurements through TensorFlow)",
+    "quick": "Quick tier (passive: NVML and the kernel log; no TensorFlow, no CUDA context)",
+    "default": "Default tier (adds TensorFlow's GPU list and measurements through TensorFlow)",
 }
 
 
