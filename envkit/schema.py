@@ -75,6 +75,11 @@ def _tuple_schema(args: tuple[Any, ...], definitions: dict[str, Any]) -> dict[st
     return {"type": "array", "items": _schema_for(item, definitions)}
 
 
+OPTIONAL_IN_SCHEMA = "optional_in_schema"
+"""Field metadata key: a field added to a document kind after its version was published, so
+documents written before it (without the field) still validate; the codec fills its default."""
+
+
 def _dataclass_ref(cls: type, definitions: dict[str, Any]) -> dict[str, Any]:
     name = cls.__name__
     if name not in definitions:
@@ -84,7 +89,7 @@ def _dataclass_ref(cls: type, definitions: dict[str, Any]) -> dict[str, Any]:
         definitions[name] = {
             "type": "object",
             "properties": {f.name: _schema_for(hints[f.name], definitions) for f in fields},
-            "required": [f.name for f in fields],
+            "required": [f.name for f in fields if not f.metadata.get(OPTIONAL_IN_SCHEMA)],
             "additionalProperties": False,
         }
     return {"$ref": f"#/$defs/{name}"}

@@ -7,7 +7,7 @@ A signal that could not be read is never a pass: it is ``fail`` when the check n
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from envkit.exit_codes import ExitCode
 from envkit.model_health import GpuIdentity, TelemetrySample
@@ -81,7 +81,7 @@ class CheckResult:
     unit: str | None = None
     action: str | None = None
     """What an operator should do: drain, reboot, reset, replace, or a command."""
-    duration_s: float | None = None
+    duration_s: float | None = field(default=None, metadata={"optional_in_schema": True})
     """Wall time of the check where it ran: the reading it alone needs (node.nvml: the NVML
     health read; node.xid: the kernel log; a perf check: its stage in the job) plus its
     judgement. None in reports written before envkit measured it."""
