@@ -1,9 +1,16 @@
-"""The default tier's workloads on this machine's CPU, with the figures they measure.
+"""The quick tier's cost, and the default tier's workloads on this machine's CPU with the figures
+they measure.
 
     .venv/bin/python scripts/bench_validate.py [--python PATH] [--devices N] [--gemm-n N]
-        [--memory-mib N] [--seconds S] [--rounds N] [--smoke]
+        [--memory-mib N] [--seconds S] [--rounds N] [--quick-rounds N] [--quick-only] [--smoke]
 
-Runs the measurement job (GEMM per precision, repeated GEMM compared bitwise, device-memory
+First ``envkit validate --tier quick --python PATH --json``, ``--quick-rounds`` times, each in a
+fresh process: the median wall time and the peak RSS of its process tree (os.wait4's ru_maxrss:
+the largest resident set of envkit or any child it waited for), with the load average, since
+the figure depends on what else the machine runs. The quick tier is passive, so PATH (the real
+TensorFlow env by default) is never asked to import TensorFlow; its budget is 1.0 s and 80 MB.
+
+Then the measurement job (GEMM per precision, repeated GEMM compared bitwise, device-memory
 bandwidth, a MirroredStrategy step across N logical CPU devices) and the MultiWorkerMirrored
 step by two workers on loopback, ``--rounds`` times, and prints the median of each figure and
 the wall time of each stage. On a GPU machine the same figures, judged, come from
@@ -15,7 +22,9 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -45,7 +54,49 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=1.0, help="timed part of each figure")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--smoke", action="store_true", help="also the quick MNIST smoke run")
+    parser.add_argument("--quick-rounds", type=int, default=7, help="runs of the quick tier")
+    parser.add_argument(
+        "--quick-only", action="store_true", help="only the quick tier's wall time and RSS"
+    )
     return parser.parse_args()
+
+
+def quick_tier_run(python: str) -> tuple[float, int]:
+    """One ``envkit validate --tier quick`` in a fresh process: wall seconds, peak RSS bytes."""
+    command = [sys.executable, "-m", "envkit", "validate", "--tier", "quick"]
+    command += ["--python", python, "--json", "--node-name", "bench"]
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall_s = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode not in (0, 1):  # 1: the node failed, still a complete run
+        raise SystemExit(f"envkit validate exited {child.returncode}: {' '.join(command)}")
+    return wall_s, usage.ru_maxrss * 1024  # Linux gives KiB
+
+
+def quick_tier_bench(python: str, rounds: int) -> None:
+    load_before = os.getloadavg()
+    runs = [quick_tier_run(python) for _ in range(rounds)]
+    load_after = os.getloadavg()
+    walls = [wall for wall, _ in runs]
+    rss_mb = [rss / 1e6 for _, rss in runs]
+    print(f"envkit validate --tier quick --python {python}: {rounds} runs")
+    print(
+        f"  wall median {statistics.median(walls):.3f} s (min {min(walls):.3f}, "
+        f"max {max(walls):.3f}); budget 1.0 s"
+    )
+    print(
+        f"  peak RSS of the process tree: median {statistics.median(rss_mb):.1f} MB, "
+        f"max {max(rss_mb):.1f} MB; budget 80 MB"
+    )
+    print(
+        "  load average (1, 5, 15 min) before "
+        + " ".join(f"{x:.2f}" for x in load_before)
+        + ", after "
+        + " ".join(f"{x:.2f}" for x in load_after)
+        + f"; {os.cpu_count()} CPU cores"
+    )
 
 
 class StageClock:
@@ -84,6 +135,9 @@ def figures(results: WorkloadResults, clock: StageClock) -> dict[str, float]:
 
 def main() -> int:
     args = arguments()
+    quick_tier_bench(args.python, args.quick_rounds)
+    if args.quick_only:
+        return 0
     plan = plan_cpu_workloads(
         args.devices,
         gemm_n=args.gemm_n,

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from envkit import __version__, knowledge
 from envkit.model import Unavailable
@@ -31,17 +32,13 @@ from envkit.validate.model import (
     ValidationReport,
     Verdict,
 )
-from envkit.validate.perf import CpuExpectations, PcieLink, perf_checks
 from envkit.validate.quick import quick_checks
 from envkit.validate.quick_common import timed, with_duration
 from envkit.validate.quick_node import node_tensorflow_gpus
-from envkit.validate.workloads import (
-    WorkloadCallback,
-    WorkloadPlan,
-    WorkloadResults,
-    plan_gpu_workloads,
-    run_workloads,
-)
+
+if TYPE_CHECKING:  # the default tier's modules load when it runs: the quick tier stays light
+    from envkit.validate.perf import CpuExpectations, PcieLink
+    from envkit.validate.workloads import WorkloadCallback, WorkloadPlan, WorkloadResults
 
 KERNEL_LOG_TIMEOUT_S = 5.0
 """Per source; the quick tier stays well inside Slurm's 60 s health check."""
@@ -138,6 +135,9 @@ def _default_results(
     options: ValidateOptions,
     on_event: WorkloadCallback | None,
 ) -> tuple[list[CheckResult], tuple[TelemetrySample, ...]]:
+    from envkit.validate.perf import perf_checks
+    from envkit.validate.workloads import plan_gpu_workloads, run_workloads
+
     tensorflow = _tensorflow_result(health, options)
     readable = [gpu for gpu in health.gpus if gpu.error is None]
     models = {gpu.index: knowledge.gpu_model(gpu.identity.name or "") for gpu in readable}
@@ -176,6 +176,8 @@ def _telemetry(measured: WorkloadResults) -> tuple[TelemetrySample, ...]:
 
 def _pcie_links(gpus: Sequence[GpuHealth]) -> dict[int, PcieLink]:
     """Each GPU's link capability (max generation and width): what host copies are judged by."""
+    from envkit.validate.perf import PcieLink
+
     links = {}
     for gpu in gpus:
         generation, width = gpu.pcie.max_generation, gpu.pcie.max_width

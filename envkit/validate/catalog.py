@@ -7,14 +7,16 @@ checks, whose ids are made per precision or strategy, by ``declare`` beside them
 ``envkit validate --list-checks`` are derived from here.
 A new check is one decorated function (quick tier) or one ``declare`` (default tier).
 
-envkit/validate/__init__.py imports the modules that declare checks, so importing anything of
-envkit.validate fills the catalogue.
+envkit/validate/__init__.py imports the quick tier's modules; perf.py, heavy (it imports the smoke
+machinery) and needed by the default tier only, is imported by all_checks when the whole
+catalogue is asked for.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
 from typing import TypeVar
 
 from envkit.model_health import GpuHealth
@@ -84,6 +86,7 @@ def _with_thresholds(function: Callable[..., CheckResult]) -> GpuCheck:
 def all_checks() -> tuple[ValidateCheck, ...]:
     """Quick tier first, in quick_checks' order, then the default tier's in the order it runs
     them (node checks, phase 0, first; then declaration order)."""
+    import_module("envkit.validate.perf")  # declares the default tier's measurement checks
     return (*_tier_checks(Tier.QUICK), *_tier_checks(Tier.DEFAULT))
 
 
@@ -92,7 +95,7 @@ def _tier_checks(tier: Tier) -> list[ValidateCheck]:
 
 
 def quick_check_ids() -> tuple[str, ...]:
-    return tuple(check.check_id for check in all_checks() if check.tier is Tier.QUICK)
+    return tuple(check.check_id for check in _tier_checks(Tier.QUICK))
 
 
 def per_gpu_checks() -> tuple[GpuCheck, ...]:
