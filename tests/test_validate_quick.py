@@ -19,8 +19,8 @@ from envkit.model import Unavailable
 from envkit.model_health import NodeHealth
 from envkit.probes import nvml_health
 from envkit.probes.kernel_log import XidHistory, parse_xid_lines
-from envkit.validate.model import CheckResult, Expectations, Verdict
 from envkit.probes.tf_devices import TfGpuList
+from envkit.validate.model import CheckResult, Expectations, Verdict
 from envkit.validate.quick import CHECK_IDS, XID_TABLE, quick_checks, xid_class
 from envkit.validate.quick_node import node_tensorflow_gpus
 
