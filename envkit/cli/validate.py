@@ -53,7 +53,11 @@ def validate(
     ] = None,
     expect_memory_gib: Annotated[
         float | None,
-        typer.Option(metavar="N", parser=finite_non_negative, help="Memory per GPU, within 5 %."),
+        typer.Option(
+            metavar="N",
+            parser=finite_non_negative,
+            help="Memory per GPU as sold (24 for an A10G); see gpu.memory.",
+        ),
     ] = None,
     min_driver: Annotated[
         str | None,

@@ -16,6 +16,18 @@ _NAME_PREFIXES = ("nvidia ", "tesla ", "geforce ")
 _CAPABILITY = re.compile(r"^(\d+)\.(\d+)$")
 _TARGET = re.compile(r"^(sm|compute)_(\d+)(\d)([af]?)$")
 _GIB = 1024**3
+_MIB_PER_GIB = 1024
+
+MEMORY_MARGIN_BELOW = 0.10
+"""How far below its nominal size a GPU's reported total may be, for a model without known
+totals: the largest shortfall among the totals in gpus.json is 7.8 % (a Tesla T4 on driver 450
+or 470: 15109 MiB of 16 GiB; an A10G reports 22731 MiB of 24, 7.5 %), and 10 % stays clear of
+the next size down (a 16 GB GPU is 33 % short of 24)."""
+KNOWN_TOTAL_SLACK = 0.02
+"""For a model with known totals: how far (a share of the nominal size) below the lowest of
+them a total may be, for a driver or ECC setting the sources do not show."""
+ROUNDING_GIB = 0.05
+"""Above the number asked for, only what rounding it to 0.1 GiB hides: never a margin."""
 
 
 class KernelSupport(str, enum.Enum):
@@ -52,6 +64,28 @@ class GpuSpecs:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportedTotal:
+    """A total memory size a real driver reported for the model (nvidia-smi or NVML)."""
+
+    mib: int
+    driver: str | None
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryBand:
+    """The totals accepted for a GPU expected to have ``expected_gib``, and why."""
+
+    low_gib: float
+    high_gib: float
+    basis: str
+    """One clause: the known totals it rests on, or the general margin."""
+
+    def holds(self, total_bytes: int) -> bool:
+        return self.low_gib <= total_bytes / _GIB <= self.high_gib
+
+
+@dataclass(frozen=True, slots=True)
 class GpuModel:
     name: str
     family: str
@@ -66,11 +100,37 @@ class GpuModel:
     memory_sources: tuple[str, ...]
     nvml_patterns: tuple[str, ...]
     """Full-match regular expressions over the normalised NVML name (see normalize_gpu_name)."""
+    reported_totals: tuple[ReportedTotal, ...] = ()
+    """Totals real drivers reported for this model, with their drivers and sources."""
 
-    def memory_matches(self, total_bytes: int, tolerance: float = 0.08) -> bool:
-        """Whether NVML's total memory fits the nominal size (GiB reading), within tolerance."""
-        total_gib = total_bytes / _GIB
-        return abs(total_gib - self.memory_gb) <= self.memory_gb * tolerance
+    def memory_matches(self, total_bytes: int) -> bool:
+        """Whether NVML's total fits the model's nominal size (see memory_band)."""
+        return memory_band(self.memory_gb, self).holds(total_bytes)
+
+
+def memory_band(expected_gib: float, model: GpuModel | None) -> MemoryBand:
+    """The totals accepted for a GPU of ``model`` (None: unknown) expected to have
+    ``expected_gib`` per GPU, the number it is sold with (24 for an A10G).
+
+    Where the model has known totals and ``expected_gib`` is its nominal size: from the lowest
+    known total less KNOWN_TOTAL_SLACK of the nominal size. Otherwise from MEMORY_MARGIN_BELOW
+    under ``expected_gib``. Never more than ROUNDING_GIB above ``expected_gib``: drivers report
+    less than the nominal size, not more, so a larger total is another GPU.
+    """
+    high = expected_gib + ROUNDING_GIB
+    totals = model.reported_totals if model is not None else ()
+    if model is not None and totals and abs(expected_gib - model.memory_gb) < 0.5:
+        lowest = min(total.mib for total in totals)
+        highest = max(total.mib for total in totals)
+        spread = f"{lowest} MiB" if lowest == highest else f"{lowest} to {highest} MiB"
+        drivers = sorted({total.driver for total in totals if total.driver})
+        seen = f" (drivers {', '.join(drivers)})" if drivers else ""
+        low = lowest / _MIB_PER_GIB - KNOWN_TOTAL_SLACK * model.memory_gb
+        basis = f"drivers report {spread} for the {model.name}{seen}"
+        return MemoryBand(round(low, 3), high, basis)
+    low = expected_gib * (1 - MEMORY_MARGIN_BELOW)
+    basis = f"up to {MEMORY_MARGIN_BELOW:.0%} below {expected_gib:g} GiB (what drivers reserve)"
+    return MemoryBand(round(low, 3), high, basis)
 
 
 # ---------------------------------------------------------------- architectures
@@ -121,7 +181,15 @@ def _family_models(family: _data.Obj) -> Iterable[GpuModel]:
             capability_sources=_data.source_keys(family, "capability_source"),
             memory_sources=_data.source_keys(family, "memory_source"),
             nvml_patterns=_data.texts(row, "nvml_names"),
+            reported_totals=tuple(map(_reported_total, _data.objs(row, "reported_totals"))),
         )
+
+
+def _reported_total(row: _data.Obj) -> ReportedTotal:
+    mib = _data.opt_number(row, "mib")
+    if mib is None or mib <= 0 or mib != int(mib):
+        raise _data.KnowledgeDataError(f"reported total {row!r} has no whole positive 'mib'")
+    return ReportedTotal(int(mib), _data.opt_text(row, "driver"), _data.source_keys(row))
 
 
 def _specs(group: _data.Obj) -> GpuSpecs:

@@ -60,7 +60,8 @@ class Expectations:
     gpu_model: str | None = None
     """Text the NVML name must contain, case-insensitive (e.g. "H100")."""
     memory_gib: float | None = None
-    """Per GPU; matched within 5 %."""
+    """Per GPU, the size it is sold with (24 for an A10G); matched by knowledge.memory_band:
+    the totals drivers report for the model, else up to 10 % below, never above."""
     min_driver: str | None = None
     thresholds: Thresholds = Thresholds()
 

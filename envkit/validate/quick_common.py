@@ -32,8 +32,6 @@ class QuickThresholds:
     """envkit's choice: an idle GPU this close to its slowdown temperature warns."""
     power_limit_warn_fraction: float = 0.95
     """Enforced below this fraction of the default power limit: a power-capped instance."""
-    memory_tolerance: float = 0.05
-    """--expect-memory-gib matches within this fraction (Expectations.memory_gib)."""
 
 
 # --- helpers -------------------------------------------------------------------------------
