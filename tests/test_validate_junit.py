@@ -1,15 +1,22 @@
-"""JUnit XML for CI systems: one testsuite per node, one testcase per check and GPU, plus the
-node's verdict; fail is a failure, skip is skipped, warn passes but shows. Reports are SYNTHETIC.
+"""JUnit XML for CI systems: one testsuite per node, one testcase per check and GPU, the node's
+verdict as properties and system-out; fail is a failure, skip is skipped, warn passes but shows.
+Reports are SYNTHETIC.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
-from envkit.validate.junit import VERDICT_CASE, validation_junit
+import pytest
+
+from envkit.validate.junit import validation_junit
 from envkit.validate.model import CheckResult, Verdict
+from envkit.validate.report_json import summary_counts
 from tests.fixtures.validate.synthetic import healthy_results, node_report, skipped_only
+from tests.test_cli import envkit
 
 
 def parsed(xml: str) -> ET.Element:
@@ -31,7 +38,7 @@ def test_structure_one_suite_per_node_one_case_per_check_and_gpu() -> None:
     assert [s.get("name") for s in suites] == ["gpu-a", "gpu-b"]
     assert [s.get("hostname") for s in suites] == ["gpu-a", "gpu-b"]
     for suite, report in zip(suites, reports, strict=True):
-        assert len(suite.findall("testcase")) == len(report.results) + 1
+        assert len(suite.findall("testcase")) == len(report.results)
         assert all(case.get("classname") == report.node for case in suite.iter("testcase"))
     assert sorted(cases(suites[0])) == sorted(
         [
@@ -44,7 +51,6 @@ def test_structure_one_suite_per_node_one_case_per_check_and_gpu() -> None:
             "gpu.ecc-uncorrected[gpu 1]",
             "gpu.row-remap[gpu 1]",
             "perf.gemm-bf16[gpu 1]",
-            VERDICT_CASE,
         ]
     )
 
@@ -91,32 +97,63 @@ def test_warn_as_failure_on_request() -> None:
 def test_counts_on_suites_and_root() -> None:
     root = parsed(validation_junit([node_report("a"), node_report("b", healthy_results())]))
     a, b = root.findall("testsuite")
-    # a: 9 checks + verdict; failures: ECC and the verdict; skipped: 2 row-remap
+    # a: 9 checks; failures: ECC on GPU 1; skipped: 2 row-remap (envkit's own counts)
     assert (a.get("tests"), a.get("failures"), a.get("skipped"), a.get("errors")) == (
-        "10",
-        "2",
+        "9",
+        "1",
         "2",
         "0",
     )
-    assert (b.get("tests"), b.get("failures"), b.get("skipped")) == ("7", "0", "0")
-    assert (root.get("tests"), root.get("failures"), root.get("skipped")) == ("17", "2", "2")
+    assert (b.get("tests"), b.get("failures"), b.get("skipped")) == ("6", "0", "0")
+    assert (root.get("tests"), root.get("failures"), root.get("skipped")) == ("15", "1", "2")
     assert a.get("time") == "74.250" and root.get("time") == "148.500"
     assert a.get("timestamp") == "2025-06-01T10:00:00+00:00"
 
 
-def test_verdict_case_fails_exactly_when_the_node_exits_1() -> None:
+@pytest.mark.parametrize("name", ["a", "b"])
+def test_counts_are_envkit_s_own(name: str) -> None:
+    report = node_report(name, healthy_results() if name == "b" else None)
+    suite = parsed(validation_junit([report])).find("testsuite")
+    assert suite is not None
+    counts = summary_counts(report)
+    assert int(suite.get("tests") or -1) == len(report.results)
+    assert int(suite.get("failures") or -1) == counts["fail"]
+    assert int(suite.get("skipped") or -1) == counts["skip"]
+
+
+def test_the_node_verdict_is_a_property_and_system_out_not_a_case() -> None:
     for results, fails in ((healthy_results(), False), (skipped_only(), True), ((), True)):
         report = node_report(results=results)
         suite = parsed(validation_junit([report])).find("testsuite")
         assert suite is not None
-        verdict = cases(suite)[VERDICT_CASE]
-        assert (verdict.find("failure") is not None) is fails
-        assert report.exit_status == int(fails)
+        props = {p.get("name"): p.get("value") for p in suite.findall("properties/property")}
+        assert props["exit_status"] == str(int(fails)) == str(report.exit_status)
+        assert props["verdict"] == ("fail" if fails else "pass")
+        assert len(suite.findall("testcase")) == len(results)
+        assert int(suite.get("failures") or -1) == sum(r.verdict is Verdict.FAIL for r in results)
     suite = parsed(validation_junit([node_report(results=skipped_only())])).find("testsuite")
     assert suite is not None
-    failure = cases(suite)[VERDICT_CASE].find("failure")
-    assert failure is not None
-    assert "not proven usable" in (failure.get("message") or "")
+    assert "FAIL (exit 1): not proven usable" in (suite.findtext("system-out") or "")
+    suite = parsed(validation_junit([node_report()])).find("testsuite")
+    assert suite is not None
+    assert "must not be used: failed gpu.ecc-uncorrected[gpu 1]" in (
+        suite.findtext("system-out") or ""
+    )
+
+
+def test_each_case_has_the_check_s_measured_time() -> None:
+    timed = tuple(
+        dataclasses.replace(r, duration_s=0.000125 * (i + 1))
+        for i, r in enumerate(node_report().results)
+    )
+    suite = parsed(validation_junit([node_report(results=timed)])).find("testsuite")
+    assert suite is not None
+    times = [case.get("time") for case in suite.findall("testcase")]
+    assert times == [f"{r.duration_s:.6f}" for r in timed]
+    # a report written before envkit measured durations: no made-up 0
+    old = parsed(validation_junit([node_report()])).find("testsuite")
+    assert old is not None
+    assert all(case.get("time") is None for case in old.findall("testcase"))
 
 
 def test_properties_of_a_suite() -> None:
@@ -149,3 +186,19 @@ def test_everything_is_escaped_and_the_xml_stays_valid() -> None:
 def test_no_reports_is_an_empty_but_valid_document() -> None:
     root = parsed(validation_junit([]))
     assert (root.get("tests"), root.get("failures")) == ("0", "0")
+
+
+def test_a_live_run_times_every_case_and_counts_as_envkit_does(tmp_path: Path) -> None:
+    """This machine has no GPU: node.nvml fails (its time is the NVML start that failed), node.xid
+    reads the kernel log; the JUnit file counts one failure, as envkit's summary does."""
+    report_file, junit_file = tmp_path / "r.json", tmp_path / "r.xml"
+    result = envkit("validate", "--json", "-o", str(report_file), "--junit", str(junit_file))
+    assert result.returncode == 1, result.stderr
+    summary = json.loads(report_file.read_text())["summary"]
+    suite = parsed(junit_file.read_text()).find("testsuite")
+    assert suite is not None
+    assert int(suite.get("failures") or -1) == summary["fail"] == 1
+    assert int(suite.get("tests") or -1) == sum(summary.values())
+    times = {case.get("name"): case.get("time") for case in suite.findall("testcase")}
+    assert all(value is not None for value in times.values()), times
+    assert float(times["node.nvml"] or 0) > 0

@@ -3,12 +3,17 @@
 The layout:
 
 * one ``<testsuite>`` per report (node), named after the node, with ``hostname``, ``timestamp``,
-  ``time`` and the node's verdict, tier, envkit version and driver as ``<properties>``;
-* one ``<testcase>`` per check and GPU: ``name`` is the check id, with ``[gpu N]`` for a per-GPU
-  result (``gpu.ecc-uncorrected[gpu 3]``), ``classname`` is the node;
-* plus one ``<testcase name="node-verdict">`` per node that fails exactly when ``envkit validate``
-  exits 1 for that node. Without it a node whose every check was skipped would show as a green
-  suite of skipped tests, while envkit rejects it: nothing unreadable counts as a pass.
+  ``time`` and the node's verdict, exit status, tier, envkit version and driver as
+  ``<properties>``, and the verdict in words as its ``<system-out>``;
+* one ``<testcase>`` per check and GPU, and nothing else, so that the counts (tests, failures,
+  skipped) are envkit's own: ``name`` is the check id, with ``[gpu N]`` for a per-GPU result
+  (``gpu.ecc-uncorrected[gpu 3]``), ``classname`` is the node, ``time`` the check's duration
+  where it ran (CheckResult.duration_s; left out for a report written before envkit measured
+  it, rather than a made-up 0).
+
+The node's verdict is a property, not a test case: a node whose every check was skipped fails
+envkit (nothing unreadable counts as a pass), and its suite says so in ``verdict`` = fail,
+``exit_status`` = 1 and the system-out line, without a failing case that envkit did not count.
 
 Verdicts:
 
@@ -33,7 +38,6 @@ from collections.abc import Sequence
 
 from envkit.validate.model import CheckResult, ValidationReport, Verdict
 
-VERDICT_CASE = "node-verdict"
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -66,8 +70,8 @@ def _suite(report: ValidationReport, *, warn_as_failure: bool) -> ET.Element:
     )
     suite.append(_properties(_suite_properties(report)))
     cases = [_case(report.node, r, warn_as_failure=warn_as_failure) for r in report.results]
-    cases.append(_verdict_case(report))
     suite.extend(cases)
+    ET.SubElement(suite, "system-out").text = _xml_text(verdict_text(report))
     _set_totals(suite, cases)
     return suite
 
@@ -85,9 +89,10 @@ def _suite_properties(report: ValidationReport) -> list[tuple[str, str]]:
 
 
 def _case(node: str, result: CheckResult, *, warn_as_failure: bool) -> ET.Element:
-    case = ET.Element(
-        "testcase", {"name": _xml_text(case_name(result)), "classname": _xml_text(node)}
-    )
+    attributes = {"name": _xml_text(case_name(result)), "classname": _xml_text(node)}
+    if result.duration_s is not None:
+        attributes["time"] = _case_seconds(result.duration_s)
+    case = ET.Element("testcase", attributes)
     if result.verdict is Verdict.FAIL or (result.verdict is Verdict.WARN and warn_as_failure):
         kind = "fail" if result.verdict is Verdict.FAIL else "warning"
         failure = ET.SubElement(case, "failure", {"type": kind, "message": _xml_text(result.title)})
@@ -102,17 +107,15 @@ def _case(node: str, result: CheckResult, *, warn_as_failure: bool) -> ET.Elemen
     return case
 
 
-def _verdict_case(report: ValidationReport) -> ET.Element:
-    case = ET.Element("testcase", {"name": VERDICT_CASE, "classname": _xml_text(report.node)})
-    if report.verdict is Verdict.FAIL:
-        failed = [case_name(r) for r in report.results if r.verdict is Verdict.FAIL]
-        if failed:
-            message = f"{report.node} must not be used: failed {', '.join(failed)}"
-        else:
-            message = f"{report.node} is not proven usable: no check passed or failed"
-        failure = ET.SubElement(case, "failure", {"type": "fail", "message": _xml_text(message)})
-        failure.text = _xml_text(message)
-    return case
+def verdict_text(report: ValidationReport) -> str:
+    """The node's verdict in one line, as the suite's system-out."""
+    status = f"{report.verdict.value.upper()} (exit {report.exit_status})"
+    if report.verdict is not Verdict.FAIL:
+        return f"{report.node}: {status}: usable"
+    failed = [case_name(r) for r in report.results if r.verdict is Verdict.FAIL]
+    if failed:
+        return f"{report.node}: {status}: must not be used: failed {', '.join(failed)}"
+    return f"{report.node}: {status}: not proven usable: no check passed or failed"
 
 
 def _details(result: CheckResult) -> str:
@@ -143,6 +146,11 @@ def _set_totals(element: ET.Element, children: Sequence[ET.Element]) -> None:
 
 def _seconds(value: float) -> str:
     return f"{max(value, 0.0):.3f}"
+
+
+def _case_seconds(value: float) -> str:
+    """Microseconds: a judgement from readings already taken lasts a few of them."""
+    return f"{max(value, 0.0):.6f}"
 
 
 def _xml_text(text: str) -> str:
