@@ -9,6 +9,8 @@ fresh process: the median wall time and the peak RSS of its process tree (os.wai
 the largest resident set of envkit or any child it waited for), with the load average, since
 the figure depends on what else the machine runs. The quick tier is passive, so PATH (the real
 TensorFlow env by default) is never asked to import TensorFlow; its budget is 1.0 s and 80 MB.
+The envkit measured is the one ``sys.executable`` imports (PYTHONPATH=OTHER_TREE measures
+another checkout, e.g. the main branch's, for a before-and-after figure).
 
 Then the measurement job (GEMM per precision, repeated GEMM compared bitwise, device-memory
 bandwidth, a MirroredStrategy step across N logical CPU devices) and the MultiWorkerMirrored
@@ -24,6 +26,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -66,8 +69,11 @@ def quick_tier_run(python: str) -> tuple[float, int]:
     command = [sys.executable, "-m", "envkit", "validate", "--tier", "quick"]
     command += ["--python", python, "--json", "--node-name", "bench"]
     started = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(child.pid, 0)
+    with tempfile.TemporaryDirectory() as cwd:  # -m puts the cwd first on sys.path: keep it empty
+        child = subprocess.Popen(
+            command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        _, status, usage = os.wait4(child.pid, 0)
     wall_s = time.perf_counter() - started
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode not in (0, 1):  # 1: the node failed, still a complete run

@@ -16,7 +16,8 @@ import pytest
 
 from envkit.model_health import NodeHealth
 from envkit.probes.tf_devices import TfGpuList, tensorflow_gpu_list
-from envkit.validate.model import Verdict
+from envkit.validate import ValidateOptions, validate
+from envkit.validate.model import Tier, Verdict
 from envkit.validate.quick_node import node_tensorflow_gpus
 from tests.envs import fake_python, require_test_env
 from tests.test_cli import envkit
@@ -72,6 +73,19 @@ def test_the_quick_tier_starts_no_python_that_imports_tensorflow(tmp_path: Path)
     assert "import tensorflow" not in _log(log)
     ids = {r["check_id"] for r in json.loads(result.stdout)["report"]["results"]}
     assert "node.nvml" in ids and "node.tensorflow-gpus" not in ids
+
+
+def test_the_default_tier_asks_tensorflow_first(tmp_path: Path) -> None:
+    """No GPU here, so nothing is measured; TensorFlow's GPU list is still asked, and timed."""
+    python, log = _recording_python(tmp_path, require_test_env("tf"))
+    options = ValidateOptions(tier=Tier.DEFAULT, python=str(python), read_kernel_log=False)
+    report = validate(options)
+    assert "import tensorflow" in _log(log)
+    default_part = [r.check_id for r in report.results][2:]  # after node.nvml, node.xid
+    assert default_part == ["node.tensorflow-gpus", "perf.job"]
+    tf_check = report.results[2]
+    assert tf_check.evidence.startswith("TensorFlow sees 0, NVML 0")
+    assert tf_check.duration_s is not None and tf_check.duration_s > 0
 
 
 def test_a_target_that_sets_cuda_visible_devices_itself_is_told(tmp_path: Path) -> None:
