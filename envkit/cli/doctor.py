@@ -10,6 +10,7 @@ import typer
 from envkit.cli._app import (
     EnvOption,
     ForceOption,
+    KernelOption,
     OutputOption,
     PythonOption,
     app,
@@ -20,13 +21,14 @@ from envkit.cli._app import (
 )
 from envkit.cli._from import FromOption
 from envkit.cli.smoke import run_smoke_live
-from envkit.model import DoctorReport, Finding, Snapshot
+from envkit.model import DoctorReport, Finding, Snapshot, Target
 
 
 @app.command()
 def doctor(
     python: PythonOption = None,
     env: EnvOption = None,
+    kernel: KernelOption = None,
     snapshot_file: Annotated[
         Path | None,
         typer.Option(
@@ -74,23 +76,27 @@ def doctor(
         return
     if as_json and markdown:
         fail("give --json or --markdown, not both")
-    if snapshot_file is not None and (python or env or run_smoke):
-        fail("--snapshot diagnoses a saved machine; --python, --env and --smoke examine this one")
-    if from_inputs and (snapshot_file or python or env or run_smoke):
+    if snapshot_file is not None and (python or env or kernel or run_smoke):
         fail(
-            "--from judges what the files hold; --snapshot, --python, --env and --smoke do not mix"
+            "--snapshot diagnoses a saved machine; "
+            "--python, --env, --kernel and --smoke examine this one"
+        )
+    if from_inputs and (snapshot_file or python or env or kernel or run_smoke):
+        fail(
+            "--from judges what the files hold; "
+            "--snapshot, --python, --env, --kernel and --smoke do not mix"
         )
     check_output(output, force)
     from envkit.doctor import diagnose, with_findings
 
+    target = None
     if from_inputs:
         report = _diagnose_inputs(from_inputs)
-        target = None
     else:
-        target = None if snapshot_file else resolve_target(python, env)
+        target = None if snapshot_file else resolve_target(python, env, kernel)
         snapshot = _load_snapshot(snapshot_file) if snapshot_file else _collect(target)
         report = diagnose(snapshot)
-    if run_smoke:
+    if run_smoke and target is not None:
         report = with_findings(report, _doctor_smoke_findings(target, smoke_data, offline))
     text = _doctor_text(report, as_json, markdown, redact, verbose, output)
     if text is not None:
@@ -105,19 +111,18 @@ def _diagnose_inputs(paths: list[str]) -> DoctorReport:
     return diagnose_inputs(read_from(paths))
 
 
-def _collect(target: str | None) -> Snapshot:
+def _collect(target: Target | None) -> Snapshot:
     from envkit.probes import collect
 
+    assert target is not None  # noqa: S101 -- only without --snapshot
     return collect(target)
 
 
-def _doctor_smoke_findings(
-    target: str | None, data: Path | None, offline: bool
-) -> tuple[Finding, ...]:
+def _doctor_smoke_findings(target: Target, data: Path | None, offline: bool) -> tuple[Finding, ...]:
     from envkit.smoke import SmokeSpec, findings_from
 
     spec = SmokeSpec(data=str(data) if data else None, offline=offline)
-    return findings_from(run_smoke_live(target, spec))
+    return findings_from(run_smoke_live(target.python, spec))
 
 
 def _load_snapshot(path: Path) -> Snapshot:

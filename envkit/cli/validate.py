@@ -12,6 +12,7 @@ from envkit.cli._app import (
     EnvOption,
     ForceOption,
     JunitOption,
+    KernelOption,
     OutputOption,
     PythonOption,
     app,
@@ -22,6 +23,7 @@ from envkit.cli._app import (
     finite_non_negative,
     non_empty_text,
     resolve_target,
+    say_target,
 )
 from envkit.cli._from import FromOption
 from envkit.cli._output import Renderers, emit_report
@@ -63,6 +65,7 @@ def validate(
     ] = None,
     python: PythonOption = None,
     env: EnvOption = None,
+    kernel: KernelOption = None,
     node_name: Annotated[
         str | None,
         typer.Option(
@@ -100,6 +103,8 @@ def validate(
         _print_checks()
         return
     check_output(output, force, junit)
+    target = resolve_target(python, env, kernel)
+    say_target(target)
     expectations = Expectations(
         gpu_count=expect_gpus,
         gpu_model=expect_gpu_model,
@@ -109,7 +114,7 @@ def validate(
     options = ValidateOptions(
         tier=Tier(tier.value),
         expectations=expectations,
-        python=resolve_target(python, env),
+        python=target.python,
         node_name=node_name,
     )
     if from_inputs or output_dir is not None:

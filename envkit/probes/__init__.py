@@ -7,7 +7,6 @@ snapshot still stands.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -19,9 +18,12 @@ from envkit.model import (
     SNAPSHOT_SCHEMA_VERSION,
     CondaInfo,
     DiskInfo,
+    JupyterKernel,
+    KnownEnvironment,
     NvmlInfo,
     PythonEnvInfo,
     Snapshot,
+    Target,
     TensorflowInfo,
     Unavailable,
 )
@@ -30,14 +32,13 @@ T = TypeVar("T")
 PythonProbeResult = tuple[PythonEnvInfo | Unavailable, TensorflowInfo | Unavailable]
 
 
-def collect(python: str | None = None) -> Snapshot:
-    """Snapshot this machine, with ``python`` (default: this interpreter) as the target."""
+def collect(target: Target) -> Snapshot:
+    """Snapshot this machine, with ``target`` as the examined interpreter."""
     from envkit.probes import conda, nvidia_kernel, nvml, python_env, system, visible_devices
     from envkit.probes.cuda_libs import probe_cuda_libraries
 
-    target = python or sys.executable
     with ThreadPoolExecutor(max_workers=3) as pool:
-        python_future = pool.submit(_python_probe, python_env.probe, target)
+        python_future = pool.submit(_python_probe, python_env.probe, target.python)
         conda_future = pool.submit(guarded, "conda", conda.probe_conda)
         nvml_future = pool.submit(guarded, "nvml", nvml.probe)
         os_info = guarded("os", system.probe_os)
@@ -45,8 +46,9 @@ def collect(python: str | None = None) -> Snapshot:
         memory = guarded("memory", system.probe_memory)
         kernel = guarded("nvidia-kernel", nvidia_kernel.probe_nvidia_kernel)
         cuda_libraries = guarded("cuda-libraries", probe_cuda_libraries)
-        python_info, tensorflow = python_future.result()
         conda_info = conda_future.result()
+        kernels, environments = _kernels_and_environments(target, conda_info)
+        python_info, tensorflow = python_future.result()
         nvml_info = nvml_future.result()
     gpus = nvml_info.gpus if isinstance(nvml_info, NvmlInfo) else None
     return Snapshot(
@@ -66,7 +68,34 @@ def collect(python: str | None = None) -> Snapshot:
         tensorflow=tensorflow,
         conda=conda_info,
         cuda_libraries=cuda_libraries,
+        target=target,
+        kernels=kernels,
+        environments=environments,
     )
+
+
+def _kernels_and_environments(
+    target: Target, conda_info: CondaInfo | Unavailable
+) -> tuple[tuple[JupyterKernel, ...], tuple[KnownEnvironment, ...]]:
+    """The Jupyter kernels and the other environments; a failure leaves them empty."""
+    result = guarded("kernels", lambda: _find_kernels_and_environments(target, conda_info))
+    return ((), ()) if isinstance(result, Unavailable) else result
+
+
+def _find_kernels_and_environments(
+    target: Target, conda_info: CondaInfo | Unavailable
+) -> tuple[tuple[JupyterKernel, ...], tuple[KnownEnvironment, ...]]:
+    import sys
+
+    from envkit.probes import environments, kernels, python_env
+
+    envs = conda_info.environments if isinstance(conda_info, CondaInfo) else ()
+    names = {env.name: env.prefix for env in envs if env.name}
+    prefixes = [target.prefix, sys.prefix, *(env.prefix for env in envs)]
+    prefixes += [os.environ[v] for v in ("VIRTUAL_ENV", "CONDA_PREFIX") if os.environ.get(v)]
+    found = kernels.find_kernels(os.environ, prefixes, names)
+    skip = [sys.prefix] if python_env.tool_environment_kind(sys.prefix) else []
+    return found, environments.find_environments(os.environ, conda_info, found, skip_prefixes=skip)
 
 
 def guarded(name: str, probe: Callable[[], T]) -> T | Unavailable:

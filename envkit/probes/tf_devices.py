@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from importlib import resources
 
 from envkit.model import Unavailable
@@ -18,7 +17,7 @@ from envkit.probes import _proc
 TF_DEVICE_TIMEOUT_S = 30.0
 
 
-def tensorflow_gpu_count(python: str | None) -> int | Unavailable:
+def tensorflow_gpu_count(python: str) -> int | Unavailable:
     """How many GPUs TensorFlow in ``python`` lists; importing TF there, never here.
 
     CUDA_VISIBLE_DEVICES is left out: the node is judged on what it can give, not on one
@@ -28,7 +27,7 @@ def tensorflow_gpu_count(python: str | None) -> int | Unavailable:
     script = resources.files("envkit.probes") / "_scripts" / "tf_gpu_count.py"
     with resources.as_file(script) as script_path:  # by path, never -c: nothing from the cwd runs
         result = _proc.run(
-            [python or sys.executable, "-B", str(script_path)],
+            [python, "-B", str(script_path)],
             timeout_s=TF_DEVICE_TIMEOUT_S,
             env=env,
         )

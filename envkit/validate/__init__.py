@@ -48,8 +48,8 @@ KERNEL_LOG_TIMEOUT_S = 5.0
 class ValidateOptions:
     tier: Tier = Tier.QUICK
     expectations: Expectations = field(default_factory=Expectations)
-    python: str | None = None
-    """The target interpreter whose TensorFlow must see the GPUs (None: envkit's own)."""
+    python: str = field(kw_only=True)
+    """The target interpreter whose TensorFlow must see the GPUs (resolved at the CLI)."""
     node_name: str | None = None
     read_kernel_log: bool = True
     ask_tensorflow: bool = True
