@@ -175,7 +175,6 @@ def env_export(
 
     check_output(output, force)
     target = resolve_target(python, env)
-    say_target(target)
     info, _ = python_env.probe(target.python)
     if isinstance(info, Unavailable):
         fail(f"{target.python}: {info.reason}")
@@ -183,6 +182,7 @@ def env_export(
         spec = export_env(info, name=name, file_name=output.name if output else DEFAULT_FILE_NAME)
     except EnvFileError as error:
         fail(str(error))
+    say_target(target)
     emit(to_yaml(spec), output, force)
 
 

@@ -103,27 +103,27 @@ def validate(
         _print_checks()
         return
     check_output(output, force, junit)
-    target = resolve_target(python, env, kernel)
-    say_target(target)
     expectations = Expectations(
         gpu_count=expect_gpus,
         gpu_model=expect_gpu_model,
         memory_gib=expect_memory_gib,
         min_driver=min_driver,
     )
-    options = ValidateOptions(
-        tier=Tier(tier.value),
-        expectations=expectations,
-        python=target.python,
-        node_name=node_name,
-    )
     if from_inputs or output_dir is not None:
-        _check_from_options(from_inputs, output_dir, tier, python, env)
+        _check_from_options(from_inputs, output_dir, tier, python, env or kernel)
         if output_dir is not None:
             raise typer.Exit(_validate_dumps(from_inputs or [], output_dir, expectations, force))
         report = _validate_recorded(from_inputs or [], expectations, node_name)
     else:
+        target = resolve_target(python, env, kernel)
+        options = ValidateOptions(
+            tier=Tier(tier.value),
+            expectations=expectations,
+            python=target.python,
+            node_name=node_name,
+        )
         report = run_validation(options)
+        say_target(target)
     renderers = _validation_renderers(verbose)
     emit_report(report, renderers, "json" if as_json else "text", output, force)
     if junit is not None:
@@ -143,7 +143,7 @@ def _check_from_options(
     if tier is not TierChoice.QUICK:
         fail("--from judges a recorded state: only the quick tier runs on it")
     if python or env:
-        fail("--from judges a recorded state; --python and --env examine this machine")
+        fail("--from judges a recorded state; --python, --env and --kernel examine this machine")
 
 
 def _validate_recorded(
