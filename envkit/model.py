@@ -312,6 +312,8 @@ class KnownEnvironment:
     prefix: str
     found_as: str
     """For people: 'conda env tf', 'python3 on PATH', 'Jupyter kernel tf', 'pyenv 3.11.9'."""
+    kind: str
+    """conda-env, venv or system: how to activate it."""
     tensorflow_version: str | None
 
 

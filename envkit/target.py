@@ -184,8 +184,10 @@ def _python_of_conda_env(name: str) -> str:
 
 
 def _kernel_target(name: str, environ: Mapping[str, str], own: Own) -> Target:
+    from envkit.probes.kernels import find_kernel
+
     kernels = machine_kernels(environ, own)
-    chosen = next((k for k in kernels if k.name == name and k.shadowed_by is None), None)
+    chosen = find_kernel(kernels, name)
     if chosen is None:
         known = ", ".join(sorted({k.name for k in kernels})) or "none found"
         raise TargetError(f"no Jupyter kernel named {name!r} (kernels: {known})")
@@ -205,13 +207,7 @@ def _kernel_target(name: str, environ: Mapping[str, str], own: Own) -> Target:
 
 def machine_kernels(environ: Mapping[str, str], own: Own) -> tuple[JupyterKernel, ...]:
     """The kernels of every data dir, the conda environments' included."""
-    from envkit.probes import conda, kernels
+    from envkit.probes import conda
+    from envkit.probes import machine_kernels as find
 
-    info = conda.probe_conda(environ)
-    envs = info.environments if not isinstance(info, Unavailable) else ()
-    names = {env.name: env.prefix for env in envs if env.name}
-    prefixes = [own.prefix, *(env.prefix for env in envs)]
-    for variable in ("VIRTUAL_ENV", "CONDA_PREFIX"):
-        if environ.get(variable):
-            prefixes.append(environ[variable])
-    return kernels.find_kernels(environ, prefixes, names)
+    return find([own.prefix], conda.probe_conda(environ))

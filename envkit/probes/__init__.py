@@ -87,15 +87,24 @@ def _find_kernels_and_environments(
 ) -> tuple[tuple[JupyterKernel, ...], tuple[KnownEnvironment, ...]]:
     import sys
 
-    from envkit.probes import environments, kernels, python_env
+    from envkit.probes import environments, python_env
+
+    found = machine_kernels([target.prefix, sys.prefix], conda_info)
+    skip = [sys.prefix] if python_env.tool_environment_kind(sys.prefix) else []
+    return found, environments.find_environments(os.environ, conda_info, found, skip_prefixes=skip)
+
+
+def machine_kernels(
+    first_prefixes: list[str], conda_info: CondaInfo | Unavailable
+) -> tuple[JupyterKernel, ...]:
+    """Every Jupyter kernel: environments' dirs in this order, the active one's, conda's."""
+    from envkit.probes import kernels
 
     envs = conda_info.environments if isinstance(conda_info, CondaInfo) else ()
     names = {env.name: env.prefix for env in envs if env.name}
-    prefixes = [target.prefix, sys.prefix, *(env.prefix for env in envs)]
-    prefixes += [os.environ[v] for v in ("VIRTUAL_ENV", "CONDA_PREFIX") if os.environ.get(v)]
-    found = kernels.find_kernels(os.environ, prefixes, names)
-    skip = [sys.prefix] if python_env.tool_environment_kind(sys.prefix) else []
-    return found, environments.find_environments(os.environ, conda_info, found, skip_prefixes=skip)
+    active = [os.environ[v] for v in ("VIRTUAL_ENV", "CONDA_PREFIX") if os.environ.get(v)]
+    prefixes = [*active, *first_prefixes, *(env.prefix for env in envs)]
+    return kernels.find_kernels(os.environ, prefixes, names)
 
 
 def guarded(name: str, probe: Callable[[], T]) -> T | Unavailable:

@@ -78,5 +78,12 @@ def _unique(
         if key in seen or not os.path.isfile(python):
             continue
         seen.add(key)
-        found.append(KnownEnvironment(python, prefix, label, tensorflow_version_from_files(python)))
+        version = tensorflow_version_from_files(python)
+        found.append(KnownEnvironment(python, prefix, label, _kind(prefix), version))
     return tuple(found)
+
+
+def _kind(prefix: str) -> str:
+    if os.path.isdir(os.path.join(prefix, "conda-meta")):
+        return "conda-env"
+    return "venv" if os.path.isfile(os.path.join(prefix, "pyvenv.cfg")) else "system"

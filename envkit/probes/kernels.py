@@ -217,21 +217,24 @@ def _conda_run_prefix(argv: tuple[str, ...], conda_envs: Mapping[str, str]) -> s
 
 
 def _mark_shadowed(kernels: list[JupyterKernel]) -> tuple[JupyterKernel, ...]:
-    """Mark each kernel that a same-named one earlier in Jupyter's order hides."""
+    """Mark each kernel that a same-named one earlier in Jupyter's order hides.
+
+    Only the dirs every Jupyter searches count (JUPYTER_PATH, user, system): an environment's
+    own dir is searched only by the Jupyter of that environment, and before or after the user
+    dir depending on JUPYTER_PREFER_ENV_PATH and jupyter_core's version.
+    """
     winners: dict[str, JupyterKernel] = {}
     marked = []
     for kernel in kernels:
-        winner = winners.get(kernel.name)
-        if winner is None:
-            winners[kernel.name] = kernel
+        if kernel.source == "env":
             marked.append(kernel)
-        elif winner.source == "env" and kernel.source == "env":
-            marked.append(kernel)  # different environments' Jupyters: no one sees both
-        else:
-            marked.append(replace(kernel, shadowed_by=winner.spec_file))
+            continue
+        winner = winners.setdefault(kernel.name, kernel)
+        marked.append(kernel if winner is kernel else replace(kernel, shadowed_by=winner.spec_file))
     return tuple(marked)
 
 
 def find_kernel(kernels: Iterable[JupyterKernel], name: str) -> JupyterKernel | None:
-    """The kernel Jupyter would start for ``name``: the first one not hidden by another."""
+    """The kernel Jupyter would start for ``name``: the first one not hidden by another
+    (environments' dirs in the order given to :func:`find_kernels`, the active one first)."""
     return next((k for k in kernels if k.name == name and k.shadowed_by is None), None)
