@@ -24,6 +24,7 @@ SYSTEM_DATA_DIRS = ("/usr/local/share/jupyter", "/usr/share/jupyter")
 MAX_SPEC_BYTES = 1 << 20
 _PYTHON_NAMES = ("python", "python3", "python2")
 _LAUNCHER_MODULES = ("ipykernel_launcher", "ipykernel")
+_OPTIONS_WITH_VALUE = ("-X", "-W")
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,10 +188,24 @@ def interpreter_from_argv(
 def _word_before_launcher(argv: tuple[str, ...]) -> str | None:
     for index in range(1, len(argv) - 1):
         if argv[index] == "-m" and argv[index + 1].split(".")[0] in _LAUNCHER_MODULES:
-            return argv[index - 1]
+            return _interpreter_before(argv, index)
     first = os.path.basename(argv[0]) if argv else ""
     if first.startswith(_PYTHON_NAMES) and not first.startswith("pythonw"):
         return argv[0]
+    return None
+
+
+def _interpreter_before(argv: tuple[str, ...], index: int) -> str | None:
+    """The word before the interpreter's own options (``-Xfrozen_modules=off``, ``-X dev``)."""
+    position = index - 1
+    while position >= 0:
+        word = argv[position]
+        if word.startswith("-"):
+            position -= 1
+        elif position >= 1 and argv[position - 1] in _OPTIONS_WITH_VALUE:
+            position -= 2
+        else:
+            return word
     return None
 
 
