@@ -19,10 +19,10 @@ import importlib.util
 import os
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from envkit.model import JupyterKernel, Target, Unavailable
+from envkit.model import JupyterKernel, KnownEnvironment, Target, Unavailable
 from envkit.probes import python_env
 
 FRAMEWORK_MODULES = ("tensorflow", "keras", "torch", "jax")
@@ -211,3 +211,23 @@ def machine_kernels(environ: Mapping[str, str], own: Own) -> tuple[JupyterKernel
     from envkit.probes import machine_kernels as find
 
     return find([own.prefix], conda.probe_conda(environ))
+
+
+def environment_targets(environments: Iterable[KnownEnvironment], first: Target) -> list[Target]:
+    """``envkit doctor --all-envs``: a Target for each environment found, besides ``first``."""
+    seen = {os.path.realpath(first.prefix), os.path.realpath(first.python)}
+    targets = []
+    for found in environments:
+        if os.path.realpath(found.prefix) in seen:
+            continue
+        seen.add(os.path.realpath(found.prefix))
+        targets.append(
+            Target(
+                python=found.python,
+                prefix=found.prefix,
+                kind=found.kind,
+                how_chosen="--all-envs",
+                reason=f"{found.found_as} (--all-envs)",
+            )
+        )
+    return targets

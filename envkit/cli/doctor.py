@@ -16,6 +16,7 @@ from envkit.cli._app import (
     app,
     check_output,
     emit,
+    emit_rich,
     fail,
     resolve_target,
 )
@@ -52,6 +53,10 @@ def doctor(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="The evidence behind every finding.")
     ] = False,
+    all_envs: Annotated[
+        bool,
+        typer.Option("--all-envs", help="Every environment envkit can find, side by side."),
+    ] = False,
     list_checks: Annotated[
         bool, typer.Option("--list-checks", help="List every check and exit.")
     ] = False,
@@ -76,6 +81,9 @@ def doctor(
         return
     if as_json and markdown:
         fail("give --json or --markdown, not both")
+    if all_envs:
+        _refuse_with_all_envs(python, env, kernel, snapshot_file, run_smoke, markdown)
+        _run_all_envs(as_json, verbose, output, force)
     if snapshot_file is not None and (python or env or kernel or run_smoke):
         fail(
             "--snapshot diagnoses a saved machine; "
@@ -205,3 +213,41 @@ def _print_checks() -> None:
 
     checks = (*(c.info for c in all_checks()), *SMOKE_CHECKS, *INPUT_CHECKS, *log_checks())
     print_checks(SafeConsole(highlight=False), checks)
+
+
+def _refuse_with_all_envs(
+    python: str | None,
+    env: str | None,
+    kernel: str | None,
+    snapshot_file: Path | None,
+    run_smoke: bool,
+    markdown: bool,
+) -> None:
+    """--all-envs picks the environments itself: the options that pick one are usage errors."""
+    clashing = [
+        name
+        for name, given in (
+            ("--python", python),
+            ("--env", env),
+            ("--kernel", kernel),
+            ("--snapshot", snapshot_file),
+            ("--smoke", run_smoke),
+            ("--markdown", markdown),
+        )
+        if given
+    ]
+    if clashing:
+        fail(f"--all-envs examines every environment; it does not go with {', '.join(clashing)}")
+
+
+def _run_all_envs(as_json: bool, verbose: bool, output: Path | None, force: bool) -> None:
+    from envkit.all_envs import examine_all, exit_status
+    from envkit.render.all_envs import all_envs_json, print_all_envs
+
+    check_output(output, force)
+    reports = examine_all(resolve_target(None, None))
+    if as_json:
+        emit(all_envs_json(reports), output, force)
+    else:
+        emit_rich(lambda console: print_all_envs(console, reports, verbose=verbose), output, force)
+    raise typer.Exit(exit_status(reports))

@@ -7,7 +7,7 @@ snapshot still stands.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,11 +34,21 @@ PythonProbeResult = tuple[PythonEnvInfo | Unavailable, TensorflowInfo | Unavaila
 
 def collect(target: Target) -> Snapshot:
     """Snapshot this machine, with ``target`` as the examined interpreter."""
+    return collect_many(target)[0]
+
+
+MoreTargets = Callable[[tuple[KnownEnvironment, ...]], Sequence[Target]]
+MAX_PARALLEL_PYTHON_PROBES = 10
+
+
+def collect_many(target: Target, more: MoreTargets | None = None) -> tuple[Snapshot, ...]:
+    """One snapshot per target: ``target``, then those ``more`` picks among the environments
+    found. The machine is probed once; the interpreters are probed side by side."""
     from envkit.probes import conda, nvidia_kernel, nvml, python_env, system, visible_devices
     from envkit.probes.cuda_libs import probe_cuda_libraries
 
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        python_future = pool.submit(_python_probe, python_env.probe, target.python)
+    with ThreadPoolExecutor(max_workers=3 + MAX_PARALLEL_PYTHON_PROBES) as pool:
+        python_futures = [pool.submit(_python_probe, python_env.probe, target.python)]
         conda_future = pool.submit(guarded, "conda", conda.probe_conda)
         nvml_future = pool.submit(guarded, "nvml", nvml.probe)
         os_info = guarded("os", system.probe_os)
@@ -48,29 +58,36 @@ def collect(target: Target) -> Snapshot:
         cuda_libraries = guarded("cuda-libraries", probe_cuda_libraries)
         conda_info = conda_future.result()
         kernels, environments = _kernels_and_environments(target, conda_info)
-        python_info, tensorflow = python_future.result()
+        targets = [target, *(more(environments) if more else ())]
+        python_futures += [
+            pool.submit(_python_probe, python_env.probe, other.python) for other in targets[1:]
+        ]
         nvml_info = nvml_future.result()
+        pythons = [future.result() for future in python_futures]
     gpus = nvml_info.gpus if isinstance(nvml_info, NvmlInfo) else None
-    return Snapshot(
-        schema_version=SNAPSHOT_SCHEMA_VERSION,
-        envkit_version=__version__,
-        taken_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        os=os_info,
-        cpu=cpu,
-        memory=memory,
-        disks=_disks(system.probe_disks, python_info, conda_info),
-        nvidia_kernel=kernel,
-        nvml=nvml_info,
-        cuda_visible_devices=visible_devices.parse_visible_devices(
-            os.environ.get("CUDA_VISIBLE_DEVICES"), gpus
-        ),
-        python=python_info,
-        tensorflow=tensorflow,
-        conda=conda_info,
-        cuda_libraries=cuda_libraries,
-        target=target,
-        kernels=kernels,
-        environments=environments,
+    taken_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    visible = visible_devices.parse_visible_devices(os.environ.get("CUDA_VISIBLE_DEVICES"), gpus)
+    return tuple(
+        Snapshot(
+            schema_version=SNAPSHOT_SCHEMA_VERSION,
+            envkit_version=__version__,
+            taken_at=taken_at,
+            os=os_info,
+            cpu=cpu,
+            memory=memory,
+            disks=_disks(system.probe_disks, python_info, conda_info),
+            nvidia_kernel=kernel,
+            nvml=nvml_info,
+            cuda_visible_devices=visible,
+            python=python_info,
+            tensorflow=tensorflow,
+            conda=conda_info,
+            cuda_libraries=cuda_libraries,
+            target=examined,
+            kernels=kernels,
+            environments=environments,
+        )
+        for examined, (python_info, tensorflow) in zip(targets, pythons, strict=True)
     )
 
 
