@@ -380,6 +380,10 @@ class Snapshot:
     """Other environments found on the machine, with the TensorFlow each holds."""
 
 
+ALL_ENVS_SCHEMA_VERSION = "1"
+"""`envkit doctor --all-envs --json`: a list of doctor envelopes."""
+
+
 def normalize_name(name: str) -> str:
     """PEP 503 normalisation: Tensorflow_GPU and tensorflow-gpu are one project."""
     return re.sub(r"[-_.]+", "-", name).lower()

@@ -13,7 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from envkit.schema import doctor_schema_path
+from envkit.schema import all_envs_schema_path, all_envs_schema_text
 from envkit.target import Own, TargetError, resolve_target
 from tests.envs import make_venv, require_test_env
 from tests.test_cli import assert_one_line_usage_error, envkit
@@ -113,9 +113,7 @@ def test_all_envs_lists_each_environment_once_with_its_verdict(tmp_path: Path) -
     document = json.loads(done.stdout)
     assert document["envkit_doctor_all_envs_version"] == "1"
     targets = document["targets"]
-    schema = json.loads(doctor_schema_path().read_text())
-    for envelope in targets:
-        jsonschema.validate(envelope, schema)
+    jsonschema.validate(document, json.loads(all_envs_schema_path().read_text()))
     pythons = [t["snapshot"]["target"]["python"] for t in targets]
     assert pythons[0] == str(bare)  # the default target (the active venv) first
     assert pythons.count(tf_python) == 1
@@ -148,3 +146,9 @@ def test_doctor_says_what_it_examined_in_every_format(tmp_path: Path) -> None:
     assert "Examined " in markdown and "--python" in markdown
     report = run_envkit(environ, "report", "--python", sys.executable).stdout
     assert line in report
+
+
+def test_committed_all_envs_schema_matches_the_code() -> None:
+    assert all_envs_schema_path().read_text() == all_envs_schema_text(), (
+        "run `python -m envkit.schema` to rewrite envkit/schemas/doctor-all-envs-1.schema.json"
+    )

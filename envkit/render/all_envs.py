@@ -14,6 +14,7 @@ from rich.text import Text
 
 from envkit import __version__
 from envkit.model import (
+    ALL_ENVS_SCHEMA_VERSION,
     DoctorReport,
     Finding,
     PythonEnvInfo,
@@ -29,7 +30,6 @@ from envkit.render.doctor import (
     shown_areas,
 )
 
-ALL_ENVS_SCHEMA_VERSION = "1"
 HEADERS = ("Environment", "Python", "TensorFlow / Keras", "GPU build", "Verdict")
 
 
