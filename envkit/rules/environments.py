@@ -95,7 +95,7 @@ def kernel_stale(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
             (
                 f"jupyter kernelspec remove {kernel.name}   # or: rm -r "
                 f'"{os.path.dirname(kernel.spec_file)}"',
-                "# then register the environment you use now:",
+                "# then register the environment you use now (it needs ipykernel):",
                 f"{facts.python_command(snapshot)} -m ipykernel install --user --name "
                 f"{kernel.name}",
             ),
