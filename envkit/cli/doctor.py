@@ -82,7 +82,9 @@ def doctor(
     if as_json and markdown:
         fail("give --json or --markdown, not both")
     if all_envs:
-        _refuse_with_all_envs(python, env, kernel, snapshot_file, run_smoke, markdown)
+        _refuse_with_all_envs(
+            python, env, kernel, snapshot_file or from_inputs, run_smoke, markdown
+        )
         _run_all_envs(as_json, verbose, output, force)
     if snapshot_file is not None and (python or env or kernel or run_smoke):
         fail(
@@ -219,7 +221,7 @@ def _refuse_with_all_envs(
     python: str | None,
     env: str | None,
     kernel: str | None,
-    snapshot_file: Path | None,
+    recorded: Path | list[str] | None,
     run_smoke: bool,
     markdown: bool,
 ) -> None:
@@ -230,7 +232,7 @@ def _refuse_with_all_envs(
             ("--python", python),
             ("--env", env),
             ("--kernel", kernel),
-            ("--snapshot", snapshot_file),
+            ("--snapshot/--from", recorded),
             ("--smoke", run_smoke),
             ("--markdown", markdown),
         )
