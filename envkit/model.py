@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from envkit.exit_codes import ExitCode
 
-SNAPSHOT_SCHEMA_VERSION = "1"
+SNAPSHOT_SCHEMA_VERSION = "2"
+READABLE_SNAPSHOT_SCHEMA_VERSIONS = ("1", "2")
+"""Version 1 lacks ``target``, ``kernels`` and ``environments``; it loads with their defaults."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +258,65 @@ class CondaInfo:
     """conda-env-list, or files (environments.txt and envs/ folders) when conda did not answer."""
 
 
+# ---------------------------------------------------------------- the examined environment
+# (issue #10: which interpreter envkit examines, the Jupyter kernels, the other environments)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The interpreter envkit examines, resolved once at the command line's edge."""
+
+    python: str
+    """Absolute path of the interpreter to run (a venv's bin/python, not its base)."""
+    prefix: str
+    """The environment's folder: the interpreter's folder's parent."""
+    kind: str
+    """conda-env, venv, tool-env (pipx, uv tool: envkit's own, isolated) or system."""
+    how_chosen: str
+    """--python, --env, --kernel, VIRTUAL_ENV, CONDA_PREFIX, envkit-env, python3-on-path or
+    envkit-fallback."""
+    reason: str
+    """One line for people: 'the active conda env tf-gpu (CONDA_PREFIX)'."""
+    kernel: str | None = None
+    """The Jupyter kernel's name when chosen with --kernel."""
+
+
+@dataclass(frozen=True, slots=True)
+class JupyterKernel:
+    """One kernelspec folder (``<data dir>/kernels/<name>/kernel.json``), read as a file."""
+
+    name: str
+    """The folder's name: the name Jupyter and ``--kernel`` use."""
+    display_name: str | None
+    spec_file: str
+    source: str
+    """Where Jupyter looks: JUPYTER_PATH, user, env, system."""
+    language: str | None
+    argv: tuple[str, ...]
+    python: str | None
+    """The interpreter read from argv; None when argv names none that can be read."""
+    python_exists: bool
+    tensorflow_version: str | None
+    """From the interpreter's site-packages metadata; None without TensorFlow or interpreter."""
+    problem: str | None
+    """Broken JSON, no argv, ...: why this kernel cannot be used as it is."""
+    shadowed_by: str | None
+    """The spec file of the kernel of the same name that Jupyter picks instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class KnownEnvironment:
+    """A Python environment on this machine other than (or besides) the examined one."""
+
+    python: str
+    prefix: str
+    found_as: str
+    """For people: 'conda env tf', 'python3 on PATH', 'Jupyter kernel tf', 'pyenv 3.11.9'."""
+    kind: str
+    """conda-env, venv or system: how to activate it."""
+    tensorflow_version: str | None
+
+
 @dataclass(frozen=True, slots=True)
 class CudaLibrary:
     """One CUDA runtime or cuDNN library file the dynamic loader can find."""
@@ -312,6 +373,15 @@ class Snapshot:
     conda: CondaInfo | Unavailable
     cuda_libraries: CudaLibrariesInfo | Unavailable | None = None
     """System CUDA toolkits and libraries on the loader's path; None in older snapshots."""
+    target: Target | None = None
+    """How the examined interpreter was chosen; None in version-1 snapshots."""
+    kernels: tuple[JupyterKernel, ...] = ()
+    environments: tuple[KnownEnvironment, ...] = ()
+    """Other environments found on the machine, with the TensorFlow each holds."""
+
+
+ALL_ENVS_SCHEMA_VERSION = "1"
+"""`envkit doctor --all-envs --json`: a list of doctor envelopes."""
 
 
 def normalize_name(name: str) -> str:

@@ -207,6 +207,60 @@ def validation_schema_text() -> str:
     return json.dumps(validation_schema(), indent=2, sort_keys=True) + "\n"
 
 
+# ---------------------------------------------------------------- doctor --all-envs (#10)
+
+
+def all_envs_schema_path() -> Path:
+    from envkit.model import ALL_ENVS_SCHEMA_VERSION
+
+    return SCHEMA_DIR / f"doctor-all-envs-{ALL_ENVS_SCHEMA_VERSION}.schema.json"
+
+
+def all_envs_schema() -> dict[str, Any]:
+    """The `envkit doctor --all-envs --json` document: a list of doctor envelopes."""
+    from envkit.model import ALL_ENVS_SCHEMA_VERSION
+
+    doctor = doctor_schema()
+    definitions = doctor.pop("$defs")
+    for key in ("$schema", "$id", "title", "description"):
+        doctor.pop(key)
+    definitions["DoctorEnvelope"] = doctor
+    count = {"type": "integer", "minimum": 0}
+    summary = {
+        "type": "object",
+        "properties": {
+            "targets": count,
+            "with_errors": count,
+            "with_warnings": count,
+            "exit_status": {"enum": [0, 1]},
+        },
+        "required": ["targets", "with_errors", "with_warnings", "exit_status"],
+        "additionalProperties": False,
+    }
+    properties = {
+        "envkit_doctor_all_envs_version": {"const": ALL_ENVS_SCHEMA_VERSION},
+        "envkit_version": {"type": "string"},
+        "summary": summary,
+        "targets": {"type": "array", "items": {"$ref": "#/$defs/DoctorEnvelope"}},
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://envkit.invalid/schemas/doctor-all-envs-{ALL_ENVS_SCHEMA_VERSION}"
+        ".schema.json",
+        "title": "envkit doctor --all-envs report",
+        "description": "Every environment envkit found, each as `envkit doctor --json` writes it.",
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+        "$defs": definitions,
+    }
+
+
+def all_envs_schema_text() -> str:
+    return json.dumps(all_envs_schema(), indent=2, sort_keys=True) + "\n"
+
+
 if __name__ == "__main__":
     snapshot_schema_path().parent.mkdir(exist_ok=True)
     snapshot_schema_path().write_text(snapshot_schema_text())
@@ -215,3 +269,5 @@ if __name__ == "__main__":
     print(f"wrote {doctor_schema_path()}")
     validation_schema_path().write_text(validation_schema_text())
     print(f"wrote {validation_schema_path()}")
+    all_envs_schema_path().write_text(all_envs_schema_text())
+    print(f"wrote {all_envs_schema_path()}")

@@ -2,18 +2,24 @@
 and of the `--from` readers on recorded machines.
 
 Usage: .venv/bin/python scripts/bench_commands.py [--runs N] [--tf-python PATH] [--only-from]
+       [--all-envs N]
 
 Each command is run N times as a fresh process; the median is printed. The TensorFlow
 interpreter defaults to the test environment that scripts/make_test_envs.sh builds.
+`envkit doctor --all-envs` is timed over up to --all-envs environments (default 10): the test
+envs of make_test_envs.sh and pyenv's Pythons, each made findable as a Jupyter kernel in a
+temporary data dir (JUPYTER_DATA_DIR), beside whatever else this machine has.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,12 +28,14 @@ DEFAULT_TF_PYTHON = Path(
 )
 
 
-def median_wall_s(argv: list[str], runs: int) -> float:
+def median_wall_s(argv: list[str], runs: int, env: dict[str, str] | None = None) -> float:
     samples = []
     for _ in range(runs):
         started = time.perf_counter()
         # doctor exits 1 when it finds an error: that is a result, not a failure to time
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        subprocess.run(
+            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, env=env
+        )
         samples.append(time.perf_counter() - started)
     return statistics.median(samples)
 
@@ -38,6 +46,7 @@ def main() -> None:
     parser.add_argument("--tf-python", type=Path, default=DEFAULT_TF_PYTHON)
     parser.add_argument("--only-from", action="store_true", help="Only the --from figures.")
     parser.add_argument("--dumps", type=int, default=1000, help="Dumps in the fleet folder.")
+    parser.add_argument("--all-envs", type=int, default=10, metavar="N")
     args = parser.parse_args()
     bench_from(args.runs, args.dumps)
     if args.only_from:
@@ -63,6 +72,35 @@ def main() -> None:
                 f"{label} --python <tf env>: median {with_tf:.3f} s, "
                 f"{with_tf / import_tf:.3f} x import tensorflow"
             )
+    if args.all_envs:
+        bench_all_envs(args.all_envs, max(3, args.runs // 3))
+
+
+def candidate_pythons(tf_python: Path) -> list[Path]:
+    test_envs = sorted(tf_python.parent.parent.parent.glob("*/bin/python"))
+    pyenv_root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    pyenv = sorted(pyenv_root.glob("versions/*/bin/python"))
+    return [python for python in (*test_envs, *pyenv) if os.access(python, os.X_OK)]
+
+
+def bench_all_envs(count: int, runs: int) -> None:
+    """`envkit doctor --all-envs` with up to ``count`` environments findable."""
+    with tempfile.TemporaryDirectory() as data_dir:
+        for number, python in enumerate(candidate_pythons(DEFAULT_TF_PYTHON)[: count - 1]):
+            folder = Path(data_dir, "kernels", f"bench-{number}")
+            folder.mkdir(parents=True)
+            argv = [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+            (folder / "kernel.json").write_text(json.dumps({"argv": argv, "language": "python"}))
+        env = {**os.environ, "JUPYTER_DATA_DIR": data_dir}
+        argv = [sys.executable, "-m", "envkit", "doctor", "--all-envs", "--json"]
+        listed = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+        found = len(json.loads(listed.stdout)["targets"])
+        median = median_wall_s(argv, runs, env)
+        load = os.getloadavg()[0]
+        print(
+            f"envkit doctor --all-envs ({found} environments): median {median:.3f} s over "
+            f"{runs} runs (load average {load:.1f} on {os.cpu_count()} cores)"
+        )
 
 
 # --- --from ------------------------------------------------------------------------------------

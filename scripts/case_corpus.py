@@ -26,6 +26,7 @@ from envkit.inputs import read_inputs
 from envkit.knowledge.cuda import max_cuda_for_driver
 from envkit.knowledge.tensorflow import tensorflow_release
 from envkit.model import (
+    SNAPSHOT_SCHEMA_VERSION,
     CondaEnv,
     CondaInfo,
     CpuInfo,
@@ -323,7 +324,7 @@ def build_snapshot(facts: Mapping[str, Any]) -> tuple[Snapshot, tuple[str, ...]]
     nvml = _nvml(filler, facts, gpus)
     python = _python(filler, facts, os_info)
     snapshot = Snapshot(
-        schema_version="1",
+        schema_version=SNAPSHOT_SCHEMA_VERSION,
         envkit_version="0.1.0",
         taken_at="2026-12-01T00:00:00+00:00",
         os=os_info,

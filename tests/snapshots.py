@@ -33,7 +33,7 @@ GIB = 1024**3
 
 def synthetic_gpu_workstation() -> Snapshot:
     return Snapshot(
-        schema_version="1",
+        schema_version="2",
         envkit_version="0.1.0",
         taken_at="2026-11-25T12:00:00+00:00",
         os=OsInfo(

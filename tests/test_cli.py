@@ -52,11 +52,12 @@ def test_report_text_names_every_area() -> None:
 
 
 def test_report_json_describes_this_interpreter() -> None:
-    result = envkit("report", "--json")
+    result = envkit("report", "--json", "--python", sys.executable)
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     jsonschema.validate(document, json.loads(snapshot_schema_path().read_text()))
     assert document["python"]["executable"] == sys.executable
+    assert document["target"]["how_chosen"] == "--python"
     assert document["python"]["version"] == platform.python_version()
     assert document["os"]["kernel_release"] == platform.release()
     if not Path("/proc/driver/nvidia/version").exists():
@@ -67,7 +68,7 @@ def test_report_output_file_is_never_overwritten_without_force(tmp_path: Path) -
     target = tmp_path / "node.json"
     assert envkit("report", "--json", "-o", str(target)).returncode == 0
     first = target.read_text()
-    assert json.loads(first)["schema_version"] == "1"
+    assert json.loads(first)["schema_version"] == "2"
 
     again = envkit("report", "--json", "-o", str(target))
     assert_one_line_usage_error(again, "already exists", "--force")
@@ -106,7 +107,7 @@ def test_missing_conda_env() -> None:
 
 def test_python_and_env_together() -> None:
     assert_one_line_usage_error(
-        envkit("report", "--python", sys.executable, "--env", "base"), "not both"
+        envkit("report", "--python", sys.executable, "--env", "base"), "not --python and --env"
     )
 
 

@@ -17,6 +17,7 @@ from envkit.probes.identity import probe_identifiers
 from envkit.render.json_doc import snapshot_json
 from envkit.rules.registry import all_checks
 from envkit.schema import doctor_schema_path
+from envkit.target import resolve_target
 from tests.envs import require_test_env
 from tests.snapshots import synthetic_gpu_workstation
 from tests.test_cli import assert_one_line_usage_error, envkit
@@ -70,7 +71,7 @@ def test_report_then_doctor_offline_gives_the_same_findings(tmp_path: Path) -> N
 
 
 def test_markdown_is_redacted_by_default() -> None:
-    identifiers = probe_identifiers(collect())
+    identifiers = probe_identifiers(collect(resolve_target(sys.executable)))
     result = envkit("doctor", "--markdown")
     assert result.returncode in (0, 1)
     assert result.stderr.startswith("redacted:")

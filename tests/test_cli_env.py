@@ -33,7 +33,7 @@ def test_generate_matches_the_committed_root_files(file_name: str, tmp_path: Pat
 
 
 def test_generate_refuses_a_pair_that_does_not_fit() -> None:
-    result = envkit("env", "generate", "--gpu", "--python", "3.8", "--tensorflow", "2.21")
+    result = envkit("env", "generate", "--gpu", "--python-version", "3.8", "--tensorflow", "2.21")
     assert_one_line_usage_error(result, "3.8")
 
 
@@ -100,3 +100,15 @@ def test_export_the_real_tensorflow_env(tmp_path: Path) -> None:
     assert "python=3.11" in text
     checked = envkit("env", "check", str(target))
     assert checked.returncode == 0, checked.stdout
+
+
+def test_env_python_is_a_deprecated_alias_of_python_version(tmp_path: Path) -> None:
+    new = envkit("env", "generate", "--cpu", "--python-version", "3.12", "-o", str(tmp_path / "a"))
+    old = envkit("env", "generate", "--cpu", "--python", "3.12", "-o", str(tmp_path / "b"))
+    assert new.returncode == old.returncode == 0, old.stderr
+    assert (tmp_path / "a").read_text().replace("name: a", "") != ""
+    assert "python=3.12" in (tmp_path / "b").read_text()
+    assert "deprecated" in old.stderr and "--python-version" in old.stderr
+    assert "deprecated" not in new.stderr
+    both = envkit("env", "generate", "--cpu", "--python-version", "3.12", "--python", "3.11")
+    assert_one_line_usage_error(both, "--python-version")

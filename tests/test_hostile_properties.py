@@ -48,10 +48,13 @@ JSON_VALUES = st.recursive(
 
 
 def _real_snapshot() -> dict[str, Any]:
+    import sys
+
     from envkit.probes import collect
     from envkit.render.json_doc import snapshot_json
+    from envkit.target import resolve_target
 
-    loaded: dict[str, Any] = json.loads(snapshot_json(collect()))
+    loaded: dict[str, Any] = json.loads(snapshot_json(collect(resolve_target(sys.executable))))
     return loaded
 
 

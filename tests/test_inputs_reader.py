@@ -14,6 +14,7 @@ from envkit.inputs.snapshot import snapshot_from
 from envkit.model import NvmlInfo, Unavailable, normalize_name
 from envkit.probes import collect
 from envkit.render.json_doc import snapshot_json
+from envkit.target import resolve_target
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -127,7 +128,7 @@ def test_real_pasted_page_every_part_found() -> None:
 
 
 def test_envkit_report_json_round_trip() -> None:
-    snapshot = collect()
+    snapshot = collect(resolve_target(sys.executable))
     reading = read_inputs([("me.json", snapshot_json(snapshot))])
     assert reading.parts[0].kind == "envkit-report"
     again = snapshot_from(reading)

@@ -4,15 +4,18 @@ losslessly. Changing its shape means changing this test and the schema version o
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import jsonschema
 import pytest
 
 from envkit.codec import encode
-from envkit.model import SNAPSHOT_SCHEMA_VERSION, Snapshot
+from envkit.model import SNAPSHOT_SCHEMA_VERSION, Snapshot, Unavailable
 from envkit.probes import collect
 from envkit.render.json_doc import SnapshotFileError, snapshot_from_json, snapshot_json
 from envkit.schema import snapshot_schema_path, snapshot_schema_text
+from envkit.target import resolve_target
 
 PINNED_TOP_LEVEL_KEYS = {
     "schema_version",
@@ -29,16 +32,21 @@ PINNED_TOP_LEVEL_KEYS = {
     "tensorflow",
     "conda",
     "cuda_libraries",  # optional (older snapshots lack it): system CUDA the loader finds
+    "target",
+    "kernels",
+    "environments",
 }
+V1_SNAPSHOT = Path(__file__).parent / "fixtures" / "snapshots" / "snapshot-v1-tf-venv.json"
+"""Written by envkit at snapshot schema 1 (`envkit report --json --python <tf venv>`)."""
 
 
 @pytest.fixture(scope="module")
 def snapshot() -> Snapshot:
-    return collect()
+    return collect(resolve_target(sys.executable))
 
 
 def test_schema_version_is_pinned() -> None:
-    assert SNAPSHOT_SCHEMA_VERSION == "1"
+    assert SNAPSHOT_SCHEMA_VERSION == "2"
 
 
 def test_committed_schema_matches_the_model() -> None:
@@ -99,3 +107,22 @@ def test_wrong_type_names_the_path(snapshot: Snapshot) -> None:
     document["disks"] = [{"label": "home", "path": 3, "total_bytes": None, "free_bytes": None}]
     with pytest.raises(SnapshotFileError, match=r"\$\.disks\[0\]\.path"):
         snapshot_from_json(json.dumps(document), "node.json")
+
+
+def test_a_version_1_snapshot_still_loads_and_is_diagnosed() -> None:
+    from envkit.doctor import diagnose
+
+    text = V1_SNAPSHOT.read_text()
+    assert json.loads(text)["schema_version"] == "1"
+    snapshot = snapshot_from_json(text, str(V1_SNAPSHOT))
+    assert snapshot.target is None
+    assert snapshot.kernels == ()
+    assert not isinstance(snapshot.tensorflow, Unavailable)
+    assert diagnose(snapshot).findings is not None
+
+
+def test_the_snapshot_records_how_the_target_was_chosen(snapshot: Snapshot) -> None:
+    document = json.loads(snapshot_json(snapshot))
+    assert document["target"]["how_chosen"] == "--python"
+    assert document["target"]["python"] == sys.executable
+    assert isinstance(document["kernels"], list)

@@ -36,6 +36,8 @@ _BY_FIRST_PART = {
     "inputs": "features",  # recorded state (--from) judged by validate's and doctor's checks
     "validate": "features",
     "doctor": "features",
+    "target": "features",  # which interpreter to examine, resolved once for the CLI (#10)
+    "all_envs": "features",  # doctor --all-envs (#10)
     "render": "render",
     "schema": "render",
     "terminal": "render",  # the escaping console every renderer draws on

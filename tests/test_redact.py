@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import sys
 
 import pytest
 
@@ -16,6 +17,7 @@ from envkit.probes.identity import GENERIC_USER_NAMES, probe_identifiers
 from envkit.redact import Identifiers, RedactionCounts, redact, redaction_note
 from envkit.render.doctor_json import doctor_json, redacted_doctor_json
 from envkit.render.markdown import doctor_markdown
+from envkit.target import resolve_target
 
 ADA = Identifiers(
     hostnames=("gpu-box.lab.example", "gpu-box"),
@@ -113,7 +115,7 @@ def test_markdown_mode_escapes_placeholders_only_outside_code() -> None:
 
 @pytest.fixture(scope="module")
 def real() -> tuple[DoctorReport, Identifiers]:
-    snapshot = collect()
+    snapshot = collect(resolve_target(sys.executable))
     identifiers = probe_identifiers(snapshot)
     addresses = ", ".join([*identifiers.ip_addresses, *identifiers.mac_addresses])
     homes = " ".join(f"{home}/project" for home in identifiers.home_paths)

@@ -4,6 +4,7 @@ Changing its shape means changing this test and DOCTOR_SCHEMA_VERSION on purpose
 from __future__ import annotations
 
 import json
+import sys
 
 import jsonschema
 import pytest
@@ -13,6 +14,7 @@ from envkit.probes import collect
 from envkit.redact import Identifiers, RedactionCounts
 from envkit.render.doctor_json import doctor_json, redacted_doctor_json
 from envkit.schema import doctor_schema_path, doctor_schema_text
+from envkit.target import resolve_target
 from tests.test_render_doctor import GPU_LOST, NO_SWAP, UNMATCHED_DEVICE, synthetic_report
 
 PINNED_KEYS = {
@@ -53,7 +55,7 @@ def test_synthetic_envelope_keys_and_values() -> None:
     assert [set(f) for f in document["findings"]] == [PINNED_FINDING_KEYS] * 4
     assert [f["severity"] for f in document["findings"]] == ["error", "error", "warning", "info"]
     assert document["findings"][0]["fix"] == list(GPU_LOST.fix)
-    assert document["snapshot"]["schema_version"] == "1"
+    assert document["snapshot"]["schema_version"] == "2"
     jsonschema.validate(document, schema())
 
 
@@ -63,7 +65,7 @@ def test_warnings_alone_exit_zero() -> None:
 
 
 def test_real_envelope_validates() -> None:
-    report = DoctorReport(collect(), (GPU_LOST,))
+    report = DoctorReport(collect(resolve_target(sys.executable)), (GPU_LOST,))
     document = json.loads(doctor_json(report))
     assert set(document) == PINNED_KEYS
     assert set(document["summary"]) == PINNED_SUMMARY_KEYS

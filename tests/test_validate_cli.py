@@ -4,6 +4,7 @@ machine, the default tier measured for real on the CPU, and the command line."""
 from __future__ import annotations
 
 import json
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ def _verdicts(report: Any) -> dict[tuple[str, int | None], Verdict]:
 
 def test_healthy_h100_node_passes_the_quick_tier() -> None:
     options = ValidateOptions(
+        python=sys.executable,
         expectations=Expectations(gpu_count=1, gpu_model="H100", memory_gib=80),
         node_name="gpu-node-07",
         read_kernel_log=False,
@@ -61,7 +63,7 @@ def test_healthy_h100_node_passes_the_quick_tier() -> None:
     ],
 )
 def test_a_sick_gpu_fails_the_node(recording: str, check_id: str) -> None:
-    options = ValidateOptions(read_kernel_log=False, ask_tensorflow=False)
+    options = ValidateOptions(python=sys.executable, read_kernel_log=False, ask_tensorflow=False)
     report = validate(options, nvml=_replay(recording))
     assert report.exit_status == 1
     assert _verdicts(report)[(check_id, 0)] is Verdict.FAIL
@@ -69,6 +71,7 @@ def test_a_sick_gpu_fails_the_node(recording: str, check_id: str) -> None:
 
 def test_expectations_that_the_node_does_not_meet() -> None:
     options = ValidateOptions(
+        python=sys.executable,
         expectations=Expectations(gpu_count=8, gpu_model="H200"),
         read_kernel_log=False,
         ask_tensorflow=False,
@@ -80,7 +83,7 @@ def test_expectations_that_the_node_does_not_meet() -> None:
 
 
 def test_this_machine_fails_because_nvml_cannot_start() -> None:
-    report = validate(ValidateOptions(ask_tensorflow=False))
+    report = validate(ValidateOptions(python=sys.executable, ask_tensorflow=False))
     assert _verdicts(report)[("node.nvml", None)] is Verdict.FAIL
     assert report.exit_status == 1
 

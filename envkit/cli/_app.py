@@ -15,6 +15,8 @@ from envkit.exit_codes import ExitCode
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from envkit.model import Target
+
 
 app = typer.Typer(
     name="envkit",
@@ -69,8 +71,12 @@ PythonOption = Annotated[
         "--python",
         metavar="PATH",
         parser=non_empty_text,
-        help="Examine this interpreter instead of envkit's own.",
+        help="Examine this interpreter, or the environment in this folder.",
     ),
+]
+KernelOption = Annotated[
+    str | None,
+    typer.Option("--kernel", metavar="NAME", help="Examine this Jupyter kernel's interpreter."),
 ]
 EnvOption = Annotated[
     str | None,
@@ -131,34 +137,20 @@ def _root(
     """envkit: run it first on a deep-learning workstation or cloud GPU instance."""
 
 
-def resolve_target(python: str | None, env: str | None) -> str | None:
-    """The interpreter to examine, or None for envkit's own; bad input ends the command."""
-    from envkit.probes import python_env
+def resolve_target(python: str | None, env: str | None, kernel: str | None = None) -> Target:
+    """The interpreter to examine, chosen once here; bad input ends the command (exit 2)."""
+    from envkit.target import TargetError
+    from envkit.target import resolve_target as resolve
 
-    if python and env:
-        fail("give --python or --env, not both")
-    if env:
-        python = _python_of_conda_env(env)
-    if python is None:
-        return None
-    problem = python_env.check_interpreter(python)
-    if problem:
-        fail(problem)
-    return python
+    try:
+        return resolve(python, env, kernel)
+    except TargetError as error:
+        fail(str(error))
 
 
-def _python_of_conda_env(name: str) -> str:
-    from envkit.model import Unavailable
-    from envkit.probes import conda
-
-    info = conda.probe_conda()
-    if isinstance(info, Unavailable):
-        fail(f"--env {name}: {info.reason}")
-    prefix = conda.find_env_prefix(info, name)
-    if prefix is None:
-        known = ", ".join(sorted(e.name for e in info.environments if e.name)) or "none"
-        fail(f"no conda environment named {name!r} (known: {known})")
-    return conda.python_in_prefix(prefix)
+def say_target(target: Target) -> None:
+    """The one line naming what is examined and why, on stderr (for outputs that lack it)."""
+    typer.echo(f"envkit: examining {target.python}: {target.reason}", err=True)
 
 
 def check_output(output: Path | None, force: bool, *more: Path | None) -> None:

@@ -10,23 +10,26 @@ import typer
 from envkit.cli._app import (
     EnvOption,
     ForceOption,
+    KernelOption,
     OutputOption,
     PythonOption,
     app,
     check_output,
     emit,
+    emit_rich,
     fail,
     resolve_target,
 )
 from envkit.cli._from import FromOption
 from envkit.cli.smoke import run_smoke_live
-from envkit.model import DoctorReport, Finding, Snapshot
+from envkit.model import DoctorReport, Finding, Snapshot, Target
 
 
 @app.command()
 def doctor(
     python: PythonOption = None,
     env: EnvOption = None,
+    kernel: KernelOption = None,
     snapshot_file: Annotated[
         Path | None,
         typer.Option(
@@ -49,6 +52,10 @@ def doctor(
     ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="The evidence behind every finding.")
+    ] = False,
+    all_envs: Annotated[
+        bool,
+        typer.Option("--all-envs", help="Every environment envkit can find, side by side."),
     ] = False,
     list_checks: Annotated[
         bool, typer.Option("--list-checks", help="List every check and exit.")
@@ -74,23 +81,32 @@ def doctor(
         return
     if as_json and markdown:
         fail("give --json or --markdown, not both")
-    if snapshot_file is not None and (python or env or run_smoke):
-        fail("--snapshot diagnoses a saved machine; --python, --env and --smoke examine this one")
-    if from_inputs and (snapshot_file or python or env or run_smoke):
+    if all_envs:
+        _refuse_with_all_envs(
+            python, env, kernel, snapshot_file or from_inputs, run_smoke, markdown
+        )
+        _run_all_envs(as_json, verbose, output, force)
+    if snapshot_file is not None and (python or env or kernel or run_smoke):
         fail(
-            "--from judges what the files hold; --snapshot, --python, --env and --smoke do not mix"
+            "--snapshot diagnoses a saved machine; "
+            "--python, --env, --kernel and --smoke examine this one"
+        )
+    if from_inputs and (snapshot_file or python or env or kernel or run_smoke):
+        fail(
+            "--from judges what the files hold; "
+            "--snapshot, --python, --env, --kernel and --smoke do not mix"
         )
     check_output(output, force)
     from envkit.doctor import diagnose, with_findings
 
+    target = None
     if from_inputs:
         report = _diagnose_inputs(from_inputs)
-        target = None
     else:
-        target = None if snapshot_file else resolve_target(python, env)
+        target = None if snapshot_file else resolve_target(python, env, kernel)
         snapshot = _load_snapshot(snapshot_file) if snapshot_file else _collect(target)
         report = diagnose(snapshot)
-    if run_smoke:
+    if run_smoke and target is not None:
         report = with_findings(report, _doctor_smoke_findings(target, smoke_data, offline))
     text = _doctor_text(report, as_json, markdown, redact, verbose, output)
     if text is not None:
@@ -105,19 +121,18 @@ def _diagnose_inputs(paths: list[str]) -> DoctorReport:
     return diagnose_inputs(read_from(paths))
 
 
-def _collect(target: str | None) -> Snapshot:
+def _collect(target: Target | None) -> Snapshot:
     from envkit.probes import collect
 
+    assert target is not None  # noqa: S101 -- only without --snapshot
     return collect(target)
 
 
-def _doctor_smoke_findings(
-    target: str | None, data: Path | None, offline: bool
-) -> tuple[Finding, ...]:
+def _doctor_smoke_findings(target: Target, data: Path | None, offline: bool) -> tuple[Finding, ...]:
     from envkit.smoke import SmokeSpec, findings_from
 
     spec = SmokeSpec(data=str(data) if data else None, offline=offline)
-    return findings_from(run_smoke_live(target, spec))
+    return findings_from(run_smoke_live(target.python, spec))
 
 
 def _load_snapshot(path: Path) -> Snapshot:
@@ -200,3 +215,41 @@ def _print_checks() -> None:
 
     checks = (*(c.info for c in all_checks()), *SMOKE_CHECKS, *INPUT_CHECKS, *log_checks())
     print_checks(SafeConsole(highlight=False), checks)
+
+
+def _refuse_with_all_envs(
+    python: str | None,
+    env: str | None,
+    kernel: str | None,
+    recorded: Path | list[str] | None,
+    run_smoke: bool,
+    markdown: bool,
+) -> None:
+    """--all-envs picks the environments itself: the options that pick one are usage errors."""
+    clashing = [
+        name
+        for name, given in (
+            ("--python", python),
+            ("--env", env),
+            ("--kernel", kernel),
+            ("--snapshot/--from", recorded),
+            ("--smoke", run_smoke),
+            ("--markdown", markdown),
+        )
+        if given
+    ]
+    if clashing:
+        fail(f"--all-envs examines every environment; it does not go with {', '.join(clashing)}")
+
+
+def _run_all_envs(as_json: bool, verbose: bool, output: Path | None, force: bool) -> None:
+    from envkit.all_envs import examine_all, exit_status
+    from envkit.render.all_envs import all_envs_json, print_all_envs
+
+    check_output(output, force)
+    reports = examine_all(resolve_target(None, None))
+    if as_json:
+        emit(all_envs_json(reports), output, force)
+    else:
+        emit_rich(lambda console: print_all_envs(console, reports, verbose=verbose), output, force)
+    raise typer.Exit(exit_status(reports))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,6 +20,7 @@ from envkit.cli._app import (
     fail,
     non_empty_text,
     resolve_target,
+    say_target,
 )
 
 if TYPE_CHECKING:
@@ -44,6 +44,13 @@ class Platform(str, enum.Enum):
 JupyterOption = Annotated[
     bool, typer.Option("--jupyter/--no-jupyter", help="Add Jupyter, as the tutorial uses it.")
 ]
+PythonVersionOption = Annotated[
+    str | None, typer.Option("--python-version", metavar="X.Y", help="Python version.")
+]
+DeprecatedPythonOption = Annotated[
+    str | None,
+    typer.Option("--python", metavar="X.Y", hidden=True, help="Deprecated: --python-version."),
+]
 PlatformOption = Annotated[
     Platform, typer.Option(help="The platform the file is for (the Linux route by default).")
 ]
@@ -55,7 +62,8 @@ def env_generate(
         bool, typer.Option("--gpu", help="TensorFlow with NVIDIA's CUDA wheels.")
     ] = False,
     cpu: Annotated[bool, typer.Option("--cpu", help="TensorFlow on the CPU.")] = False,
-    python: Annotated[str | None, typer.Option(metavar="X.Y", help="Python version.")] = None,
+    python_version: PythonVersionOption = None,
+    python: DeprecatedPythonOption = None,
     tensorflow: Annotated[
         str | None, typer.Option(metavar="X.Y", help="TensorFlow version (default: newest).")
     ] = None,
@@ -72,6 +80,7 @@ def env_generate(
 
     if gpu == cpu:
         fail("give exactly one of --gpu and --cpu")
+    python = _python_version(python_version, python)
     check_output(output, force)
     try:
         spec = spec_for(
@@ -100,9 +109,11 @@ def env_check(
     tensorflow: Annotated[
         str | None, typer.Option(metavar="X.Y", help="With --fix: the TensorFlow to move to.")
     ] = None,
-    python: Annotated[
-        str | None, typer.Option(metavar="X.Y", help="With --fix: the Python to move to.")
+    python_version: Annotated[
+        str | None,
+        typer.Option("--python-version", metavar="X.Y", help="With --fix: the Python to move to."),
     ] = None,
+    python: DeprecatedPythonOption = None,
     platform: PlatformOption = Platform.LINUX,
     output: OutputOption = None,
     force: ForceOption = False,
@@ -111,6 +122,7 @@ def env_check(
     from envkit.envfiles import EnvFileError, check_file
     from envkit.envfiles.render import print_check
 
+    python = _python_version(python_version, python)
     if write_fix and output is None:
         fail("--fix writes a new file: give it with -o NEW.yml")
     if output is not None and not write_fix:
@@ -162,12 +174,27 @@ def env_export(
     from envkit.probes import python_env
 
     check_output(output, force)
-    target = resolve_target(python, env) or sys.executable
-    info, _ = python_env.probe(target)
+    target = resolve_target(python, env)
+    info, _ = python_env.probe(target.python)
     if isinstance(info, Unavailable):
-        fail(f"{target}: {info.reason}")
+        fail(f"{target.python}: {info.reason}")
     try:
         spec = export_env(info, name=name, file_name=output.name if output else DEFAULT_FILE_NAME)
     except EnvFileError as error:
         fail(str(error))
+    say_target(target)
     emit(to_yaml(spec), output, force)
+
+
+def _python_version(python_version: str | None, deprecated: str | None) -> str | None:
+    """--python X.Y still works here, with a warning: elsewhere --python names an interpreter."""
+    if deprecated is None:
+        return python_version
+    if python_version is not None:
+        fail("give --python-version only (--python is its deprecated old name)")
+    typer.echo(
+        "envkit: warning: `env --python X.Y` is deprecated; use --python-version X.Y "
+        "(--python names an interpreter in the other commands)",
+        err=True,
+    )
+    return deprecated

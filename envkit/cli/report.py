@@ -9,12 +9,14 @@ import typer
 from envkit.cli._app import (
     EnvOption,
     ForceOption,
+    KernelOption,
     OutputOption,
     PythonOption,
     app,
     check_output,
     emit,
     emit_rich,
+    fail,
     resolve_target,
 )
 from envkit.cli._from import FromOption
@@ -25,6 +27,7 @@ from envkit.model import Snapshot
 def report(
     python: PythonOption = None,
     env: EnvOption = None,
+    kernel: KernelOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="The whole snapshot as JSON.")] = False,
     output: OutputOption = None,
     force: ForceOption = False,
@@ -38,10 +41,12 @@ def report(
     from envkit.render.json_doc import snapshot_json
 
     check_output(output, force)
+    if from_inputs and kernel:
+        fail("--from reads a recorded machine; --kernel examines this one")
     if from_inputs:
         snapshot = _snapshot_from_inputs(from_inputs, python, env)
     else:
-        snapshot = collect(resolve_target(python, env))
+        snapshot = collect(resolve_target(python, env, kernel))
     if as_json:
         emit(snapshot_json(snapshot), output, force)
     else:

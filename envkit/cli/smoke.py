@@ -11,12 +11,14 @@ import typer
 from envkit.cli._app import (
     EnvOption,
     ForceOption,
+    KernelOption,
     OutputOption,
     PythonOption,
     app,
     check_output,
     fail,
     resolve_target,
+    say_target,
     timeout_seconds,
 )
 from envkit.cli._output import Renderers, emit_report
@@ -50,6 +52,7 @@ class Backend(str, enum.Enum):
 def smoke(
     python: PythonOption = None,
     env: EnvOption = None,
+    kernel: KernelOption = None,
     device: Annotated[
         Device, typer.Option(help="Where to train; all = CPU then GPU.")
     ] = Device.AUTO,
@@ -97,7 +100,9 @@ def smoke(
         offline=offline,
         timeout_s=timeout,
     )
-    report = smoke_report(run_smoke_live(resolve_target(python, env), spec))
+    target = resolve_target(python, env, kernel)
+    report = smoke_report(run_smoke_live(target.python, spec))
+    say_target(target)
     renderers = Renderers(print_report, json=report_json)
     emit_report(report, renderers, "json" if as_json else "text", output, force)
     raise typer.Exit(report.exit_code)
@@ -111,7 +116,7 @@ def _smoke_models(models: list[SmokeModel] | None) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(m.value for m in models))
 
 
-def run_smoke_live(target: str | None, spec: SmokeSpecType) -> SmokeResultType:
+def run_smoke_live(python: str, spec: SmokeSpecType) -> SmokeResultType:
     """Run the job with a live progress bar on stderr; bad input ends the command."""
     from envkit.smoke import run_smoke
     from envkit.smoke.render import SmokeProgress
@@ -119,6 +124,6 @@ def run_smoke_live(target: str | None, spec: SmokeSpecType) -> SmokeResultType:
 
     try:
         with SmokeProgress(SafeConsole(stderr=True)) as show:
-            return run_smoke(target, spec, on_event=show)
+            return run_smoke(python, spec, on_event=show)
     except ValueError as error:  # DataError included: one line naming the file
         fail(str(error))

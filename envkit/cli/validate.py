@@ -12,6 +12,7 @@ from envkit.cli._app import (
     EnvOption,
     ForceOption,
     JunitOption,
+    KernelOption,
     OutputOption,
     PythonOption,
     app,
@@ -22,6 +23,7 @@ from envkit.cli._app import (
     finite_non_negative,
     non_empty_text,
     resolve_target,
+    say_target,
 )
 from envkit.cli._from import FromOption
 from envkit.cli._output import Renderers, emit_report
@@ -67,6 +69,7 @@ def validate(
     ] = None,
     python: PythonOption = None,
     env: EnvOption = None,
+    kernel: KernelOption = None,
     node_name: Annotated[
         str | None,
         typer.Option(
@@ -110,19 +113,21 @@ def validate(
         memory_gib=expect_memory_gib,
         min_driver=min_driver,
     )
-    options = ValidateOptions(
-        tier=Tier(tier.value),
-        expectations=expectations,
-        python=resolve_target(python, env),
-        node_name=node_name,
-    )
     if from_inputs or output_dir is not None:
-        _check_from_options(from_inputs, output_dir, tier, python, env)
+        _check_from_options(from_inputs, output_dir, tier, python, env or kernel)
         if output_dir is not None:
             raise typer.Exit(_validate_dumps(from_inputs or [], output_dir, expectations, force))
         report = _validate_recorded(from_inputs or [], expectations, node_name)
     else:
+        target = resolve_target(python, env, kernel)
+        options = ValidateOptions(
+            tier=Tier(tier.value),
+            expectations=expectations,
+            python=target.python,
+            node_name=node_name,
+        )
         report = run_validation(options)
+        say_target(target)
     renderers = _validation_renderers(verbose)
     emit_report(report, renderers, "json" if as_json else "text", output, force)
     if junit is not None:
@@ -142,7 +147,7 @@ def _check_from_options(
     if tier is not TierChoice.QUICK:
         fail("--from judges a recorded state: only the quick tier runs on it")
     if python or env:
-        fail("--from judges a recorded state; --python and --env examine this machine")
+        fail("--from judges a recorded state; --python, --env and --kernel examine this machine")
 
 
 def _validate_recorded(

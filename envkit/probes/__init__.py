@@ -7,8 +7,7 @@ snapshot still stands.
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,9 +18,12 @@ from envkit.model import (
     SNAPSHOT_SCHEMA_VERSION,
     CondaInfo,
     DiskInfo,
+    JupyterKernel,
+    KnownEnvironment,
     NvmlInfo,
     PythonEnvInfo,
     Snapshot,
+    Target,
     TensorflowInfo,
     Unavailable,
 )
@@ -30,14 +32,23 @@ T = TypeVar("T")
 PythonProbeResult = tuple[PythonEnvInfo | Unavailable, TensorflowInfo | Unavailable]
 
 
-def collect(python: str | None = None) -> Snapshot:
-    """Snapshot this machine, with ``python`` (default: this interpreter) as the target."""
+def collect(target: Target) -> Snapshot:
+    """Snapshot this machine, with ``target`` as the examined interpreter."""
+    return collect_many(target)[0]
+
+
+MoreTargets = Callable[[tuple[KnownEnvironment, ...]], Sequence[Target]]
+MAX_PARALLEL_PYTHON_PROBES = 10
+
+
+def collect_many(target: Target, more: MoreTargets | None = None) -> tuple[Snapshot, ...]:
+    """One snapshot per target: ``target``, then those ``more`` picks among the environments
+    found. The machine is probed once; the interpreters are probed side by side."""
     from envkit.probes import conda, nvidia_kernel, nvml, python_env, system, visible_devices
     from envkit.probes.cuda_libs import probe_cuda_libraries
 
-    target = python or sys.executable
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        python_future = pool.submit(_python_probe, python_env.probe, target)
+    with ThreadPoolExecutor(max_workers=3 + MAX_PARALLEL_PYTHON_PROBES) as pool:
+        python_futures = [pool.submit(_python_probe, python_env.probe, target.python)]
         conda_future = pool.submit(guarded, "conda", conda.probe_conda)
         nvml_future = pool.submit(guarded, "nvml", nvml.probe)
         os_info = guarded("os", system.probe_os)
@@ -45,28 +56,72 @@ def collect(python: str | None = None) -> Snapshot:
         memory = guarded("memory", system.probe_memory)
         kernel = guarded("nvidia-kernel", nvidia_kernel.probe_nvidia_kernel)
         cuda_libraries = guarded("cuda-libraries", probe_cuda_libraries)
-        python_info, tensorflow = python_future.result()
         conda_info = conda_future.result()
+        kernels, environments = _kernels_and_environments(target, conda_info)
+        targets = [target, *(more(environments) if more else ())]
+        python_futures += [
+            pool.submit(_python_probe, python_env.probe, other.python) for other in targets[1:]
+        ]
         nvml_info = nvml_future.result()
+        pythons = [future.result() for future in python_futures]
     gpus = nvml_info.gpus if isinstance(nvml_info, NvmlInfo) else None
-    return Snapshot(
-        schema_version=SNAPSHOT_SCHEMA_VERSION,
-        envkit_version=__version__,
-        taken_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        os=os_info,
-        cpu=cpu,
-        memory=memory,
-        disks=_disks(system.probe_disks, python_info, conda_info),
-        nvidia_kernel=kernel,
-        nvml=nvml_info,
-        cuda_visible_devices=visible_devices.parse_visible_devices(
-            os.environ.get("CUDA_VISIBLE_DEVICES"), gpus
-        ),
-        python=python_info,
-        tensorflow=tensorflow,
-        conda=conda_info,
-        cuda_libraries=cuda_libraries,
+    taken_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    visible = visible_devices.parse_visible_devices(os.environ.get("CUDA_VISIBLE_DEVICES"), gpus)
+    return tuple(
+        Snapshot(
+            schema_version=SNAPSHOT_SCHEMA_VERSION,
+            envkit_version=__version__,
+            taken_at=taken_at,
+            os=os_info,
+            cpu=cpu,
+            memory=memory,
+            disks=_disks(system.probe_disks, python_info, conda_info),
+            nvidia_kernel=kernel,
+            nvml=nvml_info,
+            cuda_visible_devices=visible,
+            python=python_info,
+            tensorflow=tensorflow,
+            conda=conda_info,
+            cuda_libraries=cuda_libraries,
+            target=examined,
+            kernels=kernels,
+            environments=environments,
+        )
+        for examined, (python_info, tensorflow) in zip(targets, pythons, strict=True)
     )
+
+
+def _kernels_and_environments(
+    target: Target, conda_info: CondaInfo | Unavailable
+) -> tuple[tuple[JupyterKernel, ...], tuple[KnownEnvironment, ...]]:
+    """The Jupyter kernels and the other environments; a failure leaves them empty."""
+    result = guarded("kernels", lambda: _find_kernels_and_environments(target, conda_info))
+    return ((), ()) if isinstance(result, Unavailable) else result
+
+
+def _find_kernels_and_environments(
+    target: Target, conda_info: CondaInfo | Unavailable
+) -> tuple[tuple[JupyterKernel, ...], tuple[KnownEnvironment, ...]]:
+    import sys
+
+    from envkit.probes import environments, python_env
+
+    found = machine_kernels([target.prefix, sys.prefix], conda_info)
+    skip = [sys.prefix] if python_env.tool_environment_kind(sys.prefix) else []
+    return found, environments.find_environments(os.environ, conda_info, found, skip_prefixes=skip)
+
+
+def machine_kernels(
+    first_prefixes: list[str], conda_info: CondaInfo | Unavailable
+) -> tuple[JupyterKernel, ...]:
+    """Every Jupyter kernel: environments' dirs in this order, the active one's, conda's."""
+    from envkit.probes import kernels
+
+    envs = conda_info.environments if isinstance(conda_info, CondaInfo) else ()
+    names = {env.name: env.prefix for env in envs if env.name}
+    active = [os.environ[v] for v in ("VIRTUAL_ENV", "CONDA_PREFIX") if os.environ.get(v)]
+    prefixes = [*active, *first_prefixes, *(env.prefix for env in envs)]
+    return kernels.find_kernels(os.environ, prefixes, names)
 
 
 def guarded(name: str, probe: Callable[[], T]) -> T | Unavailable:

@@ -7,6 +7,7 @@ object it prints. Nothing here imports TensorFlow, and neither does the script.
 from __future__ import annotations
 
 import ast
+import glob
 import json
 import os
 import re
@@ -367,3 +368,71 @@ def _text(row: Any, index: int | None = None) -> str:
     if not isinstance(value, str):
         raise _BadOutput(f"expected text, got {value!r}")
     return value
+
+
+# ---------------------------------------------------------------- versions read from files
+
+_TENSORFLOW_DIST_NAMES = frozenset(
+    {"tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tensorflow-intel", "tensorflow-macos"}
+    | {"tensorflow-aarch64", "tensorflow-rocm", "intel-tensorflow", "tf-nightly"}
+)
+_PY_SERIES_RE = re.compile(r"^python(\d+\.\d+)")
+
+
+def prefix_of(python: str) -> str:
+    """The environment folder of an interpreter path: <prefix>/bin/python or <prefix>/python.exe."""
+    folder = os.path.dirname(os.path.abspath(python))
+    return os.path.dirname(folder) if os.path.basename(folder) in ("bin", "Scripts") else folder
+
+
+def site_packages_dirs(python: str) -> list[str]:
+    """The folders the interpreter's distributions live in, found by path, nothing run."""
+    prefix = prefix_of(python)
+    series = _series_of(python) or "*"
+    folders = [
+        os.path.join(prefix, "lib", f"python{series}", "site-packages"),
+        os.path.join(prefix, "lib", f"python{series}", "dist-packages"),
+        os.path.join(prefix, "Lib", "site-packages"),
+    ]
+    if prefix == "/usr":  # Debian's pip installs into /usr/local
+        folders.append(os.path.join("/usr/local/lib", f"python{series}", "dist-packages"))
+    if series != "*" and not os.path.isfile(os.path.join(prefix, "pyvenv.cfg")):
+        user = os.path.join("~", ".local", "lib", f"python{series}", "site-packages")
+        folders.append(os.path.expanduser(user))
+    return [found for pattern in folders for found in sorted(glob.glob(pattern))]
+
+
+def _series_of(python: str) -> str | None:
+    for candidate in (python, os.path.realpath(python)):
+        match = _PY_SERIES_RE.match(os.path.basename(candidate))
+        if match:
+            return match.group(1)
+    return None
+
+
+def tensorflow_version_from_files(python: str) -> str | None:
+    """The TensorFlow version installed for ``python``, from *.dist-info names; None if none."""
+    for folder in site_packages_dirs(python):
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith((".dist-info", ".egg-info")):
+                continue
+            dist, _, rest = name.rpartition(".")[0].partition("-")
+            if normalize_name(dist) in _TENSORFLOW_DIST_NAMES and rest:
+                return rest.split("-", 1)[0]
+    return None
+
+
+TOOL_ENV_MARKERS = {"pipx_metadata.json": "pipx", "uv-receipt.toml": "uv tool"}
+"""Files pipx and ``uv tool`` write into the environments they make for one tool."""
+
+
+def tool_environment_kind(prefix: str) -> str | None:
+    """pipx or 'uv tool' when ``prefix`` is an environment one of them made, else None."""
+    for marker, tool in TOOL_ENV_MARKERS.items():
+        if os.path.isfile(os.path.join(prefix, marker)):
+            return tool
+    return None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from dataclasses import dataclass
 from importlib import resources
 
@@ -31,13 +30,13 @@ class TfGpuList:
     when unset)."""
 
 
-def tensorflow_gpu_count(python: str | None) -> int | Unavailable:
+def tensorflow_gpu_count(python: str) -> int | Unavailable:
     """How many GPUs TensorFlow in ``python`` lists (see tensorflow_gpu_list)."""
     found = tensorflow_gpu_list(python)
     return found if isinstance(found, Unavailable) else found.gpus
 
 
-def tensorflow_gpu_list(python: str | None) -> TfGpuList | Unavailable:
+def tensorflow_gpu_list(python: str) -> TfGpuList | Unavailable:
     """How many GPUs TensorFlow in ``python`` lists; importing TF there, never here.
 
     CUDA_VISIBLE_DEVICES is left out: the node is judged on what it can give, not on one
@@ -48,7 +47,7 @@ def tensorflow_gpu_list(python: str | None) -> TfGpuList | Unavailable:
     script = resources.files("envkit.probes") / "_scripts" / "tf_gpu_count.py"
     with resources.as_file(script) as script_path:  # by path, never -c: nothing from the cwd runs
         result = _proc.run(
-            [python or sys.executable, "-B", str(script_path)],
+            [python, "-B", str(script_path)],
             timeout_s=TF_DEVICE_TIMEOUT_S,
             env=env,
         )

@@ -75,9 +75,11 @@ MIN_TEXT_WIDTH = 30
 
 def print_doctor(console: Console, report: DoctorReport, *, verbose: bool) -> None:
     console.print(Text(f"envkit doctor {report.snapshot.envkit_version}", style="bold"))
+    _print_target(console, report.snapshot)
     console.print()
     summaries = {area: area_summary(report.snapshot, area) for area in shown_areas(report.findings)}
     hidden = print_findings(console, report.findings, summaries, verbose=verbose)
+    _print_kernels(console, report.snapshot)
     console.print()
     console.print(Text(summary_line(report), style=_summary_style(report)), soft_wrap=True)
     if hidden:
@@ -374,3 +376,26 @@ def _summary_style(report: DoctorReport) -> str:
 
 def _plural(number: int, singular: str, plural: str) -> str:
     return f"{number} {singular if number == 1 else plural}"
+
+
+# ---------------------------------------------------------------- examined target and kernels
+
+
+def _print_target(console: Console, snapshot: Snapshot) -> None:
+    from envkit.render.target import target_line
+
+    line = target_line(snapshot)
+    if line is not None:
+        console.print(Text(line, style="dim"), soft_wrap=True)
+
+
+def _print_kernels(console: Console, snapshot: Snapshot) -> None:
+    from envkit.render.target import kernel_lines
+
+    lines = kernel_lines(snapshot)
+    if not lines:
+        return
+    console.print()
+    console.print(Text("Jupyter kernels:", style="bold"))
+    for line in lines:
+        console.print(Text(" " * FINDING_INDENT + line), soft_wrap=True)

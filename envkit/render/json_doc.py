@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from envkit.codec import DecodeError, decode, encode
-from envkit.model import SNAPSHOT_SCHEMA_VERSION, Snapshot
+from envkit.model import READABLE_SNAPSHOT_SCHEMA_VERSIONS, Snapshot
 
 
 class SnapshotFileError(ValueError):
@@ -25,10 +25,11 @@ def snapshot_from_json(text: str, source: str) -> Snapshot:
         raise SnapshotFileError(str(error)) from None
     if not isinstance(data, dict) or "schema_version" not in data:
         raise SnapshotFileError(f"{source} is not an envkit snapshot (no schema_version)")
-    if data["schema_version"] != SNAPSHOT_SCHEMA_VERSION:
+    if data["schema_version"] not in READABLE_SNAPSHOT_SCHEMA_VERSIONS:
+        readable = " and ".join(repr(v) for v in READABLE_SNAPSHOT_SCHEMA_VERSIONS)
         raise SnapshotFileError(
             f"{source} has snapshot schema {data['schema_version']!r}; "
-            f"this envkit reads schema {SNAPSHOT_SCHEMA_VERSION!r}"
+            f"this envkit reads schemas {readable}"
         )
     try:
         return decode(Snapshot, data)

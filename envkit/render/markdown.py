@@ -39,6 +39,7 @@ def doctor_markdown(report: DoctorReport) -> str:
     blocks = [
         f"## envkit doctor: {summary_line(report).rstrip('.')}",
         f"envkit {code(snapshot.envkit_version)} · snapshot taken {code(snapshot.taken_at)}",
+        *_target_block(snapshot),
         _facts_table(facts(snapshot)),
         "### Findings",
         *(_finding(finding) for finding in report.findings),
@@ -47,6 +48,18 @@ def doctor_markdown(report: DoctorReport) -> str:
         blocks.append("No findings.")
     blocks.append(_snapshot_details(snapshot))
     return "\n\n".join(blocks) + "\n"
+
+
+def _target_block(snapshot: Snapshot) -> list[str]:
+    from envkit.render.target import kernel_lines, target_line
+
+    line = target_line(snapshot)
+    blocks = [_prose(line)] if line else []
+    if snapshot.kernels:
+        blocks.append(
+            "Jupyter kernels:\n" + "\n".join(f"- {code(k)}" for k in kernel_lines(snapshot))
+        )
+    return blocks
 
 
 def facts(snapshot: Snapshot) -> list[Fact]:

@@ -42,11 +42,23 @@ def report_sections(snapshot: Snapshot, *, verbose: bool = False) -> list[Sectio
         ("Python", _python_rows(snapshot.python, verbose=verbose)),
         ("TensorFlow", _tensorflow_rows(snapshot.tensorflow, verbose=verbose)),
         ("conda", _conda_rows(snapshot.conda, verbose=verbose)),
+        *_kernel_section(snapshot),
     ]
 
 
+def _kernel_section(snapshot: Snapshot) -> list[Section]:
+    from envkit.render.target import kernel_line
+
+    rows = [(kernel.name, kernel_line(kernel)) for kernel in snapshot.kernels]
+    return [("Jupyter kernels", rows)] if rows else []
+
+
 def print_report(console: Console, snapshot: Snapshot, *, verbose: bool = False) -> None:
+    from envkit.render.target import target_line
+
     console.print(Text(f"envkit {snapshot.envkit_version} · snapshot taken {snapshot.taken_at}"))
+    if target_line(snapshot):
+        console.print(Text(target_line(snapshot) or ""), soft_wrap=True)
     for title, rows in report_sections(snapshot, verbose=verbose):
         console.print()
         console.print(Text(title, style="bold"))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 from packaging.version import InvalidVersion, Version
 
 from envkit import knowledge
 from envkit.model import (
     GpuInfo,
+    KnownEnvironment,
     NvidiaKernelInfo,
     NvmlInfo,
     OsInfo,
@@ -128,3 +131,25 @@ def python_command(snapshot: Snapshot) -> str:
     """How the user's commands should name the examined interpreter."""
     env = python_env(snapshot)
     return env.executable if env else "python"
+
+
+# ---------------------------------------------------------------- other environments (#10)
+
+
+def environments_with_tensorflow(snapshot: Snapshot) -> list[KnownEnvironment]:
+    """The environments found besides the examined one that hold TensorFlow, newest first."""
+    env = python_env(snapshot)
+    examined = {os.path.normpath(env.prefix)} if env else set()
+    if snapshot.target is not None:
+        examined.add(os.path.normpath(snapshot.target.prefix))
+    found = [
+        other
+        for other in snapshot.environments
+        if other.tensorflow_version and os.path.normpath(other.prefix) not in examined
+    ]
+    return sorted(found, key=lambda o: version(o.tensorflow_version) or Version("0"), reverse=True)
+
+
+def examines_envkit_tool_env(snapshot: Snapshot) -> bool:
+    """True when the examined Python is envkit's own pipx/uv environment: never install there."""
+    return snapshot.target is not None and snapshot.target.kind == "tool-env"

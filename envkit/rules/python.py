@@ -29,8 +29,8 @@ def not_in_conda_base(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
 @check("python.pip-prefix", "python", "The pip on PATH installs into the examined environment.")
 def pip_matches_python(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
     env = facts.python_env(snapshot)
-    if env is None or env.pip_on_path_python is None:
-        return
+    if env is None or env.pip_on_path_python is None or facts.examines_envkit_tool_env(snapshot):
+        return  # (nothing is to be installed into envkit's own pipx/uv environment)
     pip_python = os.path.realpath(env.pip_on_path_python)
     prefix = os.path.realpath(env.prefix)
     if pip_python.startswith(prefix + os.sep) or pip_python == os.path.realpath(env.executable):

@@ -38,6 +38,8 @@ def tensorflow_installed(snapshot: Snapshot, info: CheckInfo) -> Iterator[Findin
     env = facts.python_env(snapshot)
     if env is None or facts.tensorflow(snapshot) is not None:
         return
+    if facts.environments_with_tensorflow(snapshot):
+        return  # python.tensorflow-elsewhere: use that environment, no second install
     if tf_install.unsupported_architecture(snapshot) is not None:
         return  # python.architecture says no wheel exists, and what to install instead
     newest_for_python = knowledge.newest_tensorflow_for_python(env.version)
@@ -76,6 +78,8 @@ def tensorflow_installed(snapshot: Snapshot, info: CheckInfo) -> Iterator[Findin
         fix = (*fix[:-1], conda_cuda, fix[-1])
     if gpu and facts.os_family(snapshot) == "windows" and not chosen.windows_native_gpu:
         fix = (*fix, *tf_install.windows_wsl_steps())
+    if facts.examines_envkit_tool_env(snapshot):  # pipx/uv's private venv: never install there
+        fix = tf_install.tensorflow_env_steps(snapshot, chosen, gpu=gpu)
     which = (
         "that this machine's GPUs run" if held_back else "for Python " + facts.series(env.version)
     )

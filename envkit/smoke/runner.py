@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from collections.abc import Mapping
 from importlib import resources
@@ -121,7 +120,7 @@ def job_script() -> Any:
 
 
 def run_smoke(
-    python: str | None,
+    python: str,
     spec: SmokeSpec,
     on_event: EventCallback | None = None,
     *,
@@ -139,8 +138,8 @@ def run_smoke(
     child_env = dict(os.environ if env is None else env)
     child_env.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     child_env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
-    resolved = resolve_python(python or sys.executable)
-    state = JobState(spec, python or sys.executable, on_event)
+    resolved = resolve_python(python)
+    state = JobState(spec, python, on_event)
     if isinstance(resolved, Unavailable):
         state.failure = JobFailure("start-error", "start", resolved.reason, None, None, None, "")
         return state.result(time.monotonic() - started)

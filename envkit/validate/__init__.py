@@ -48,9 +48,9 @@ KERNEL_LOG_TIMEOUT_S = 5.0
 class ValidateOptions:
     tier: Tier = Tier.QUICK
     expectations: Expectations = field(default_factory=Expectations)
-    python: str | None = None
-    """The target interpreter whose TensorFlow must see the GPUs and runs the default tier's
-    workloads (None: envkit's own). The quick tier never starts it."""
+    python: str = field(kw_only=True)
+    """The target interpreter (resolved at the CLI) whose TensorFlow must see the GPUs and that
+    runs the default tier's workloads. The quick tier never starts it."""
     node_name: str | None = None
     read_kernel_log: bool = True
     ask_tensorflow: bool = True

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -82,7 +81,7 @@ class TelemetrySampler(Protocol):
 
 
 def run_workloads(
-    python: str | None,
+    python: str,
     plan: WorkloadPlan,
     sampler: TelemetrySampler | None = None,
     on_event: WorkloadCallback | None = None,
@@ -149,7 +148,7 @@ def _gpu_env(base: Mapping[str, str], gpus: Sequence[int] | None) -> dict[str, s
 
 
 def _run_smokes(
-    python: str | None, plan: WorkloadPlan, env: Mapping[str, str], notify: Notifier
+    python: str, plan: WorkloadPlan, env: Mapping[str, str], notify: Notifier
 ) -> tuple[SmokeOutcome, ...]:
     spec = plan.smoke
     if spec is None:
@@ -232,7 +231,7 @@ def _job_script() -> Iterator[Path]:
 
 
 def _launch(
-    python: str | None,
+    python: str,
     script: Path,
     spec: dict[str, Any],
     env: Mapping[str, str],
@@ -243,7 +242,7 @@ def _launch(
     """Start one job process; a child that cannot start comes back with its failure set."""
     from envkit.probes.python_env import resolve_python
 
-    wanted = python or sys.executable
+    wanted = python
     child = _Child(label, _JobState(wanted, timeout_s, notify.for_source(label)), time.monotonic())
     resolved = resolve_python(wanted)
     if isinstance(resolved, Unavailable):
@@ -268,9 +267,7 @@ def _supervise(child: _Child) -> None:
     child.wall_seconds = round(time.monotonic() - child.started, 3)
 
 
-def _run_job(
-    python: str | None, plan: WorkloadPlan, env: Mapping[str, str], notify: Notifier
-) -> _Child:
+def _run_job(python: str, plan: WorkloadPlan, env: Mapping[str, str], notify: Notifier) -> _Child:
     notify.stage("measure", "start")
     gpus = [device.index for device in plan.devices] if plan.kind == "gpu" else None
     with _job_script() as script:
@@ -295,7 +292,7 @@ def free_ports(count: int) -> list[int]:
 
 
 def _run_multiworker(
-    python: str | None, plan: WorkloadPlan, env: Mapping[str, str], notify: Notifier
+    python: str, plan: WorkloadPlan, env: Mapping[str, str], notify: Notifier
 ) -> tuple[_Child, ...]:
     """Two worker processes on loopback; when one fails, the other is stopped."""
     notify.stage("multiworker", "start")
