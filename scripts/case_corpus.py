@@ -34,6 +34,7 @@ from envkit.model import (
     Distribution,
     Finding,
     GpuInfo,
+    KnownEnvironment,
     MemoryInfo,
     NvidiaKernelInfo,
     NvmlInfo,
@@ -67,7 +68,7 @@ _SNAPSHOT_KEYS = frozenset(
     {
         "os", "cpu", "memory_gib", "gpus", "driver", "cuda_driver", "kernel_module",
         "nouveau", "nvml_failure", "nvml_library", "nvml_library_extra", "device_nodes",
-        "python", "packages", "tensorflow", "env", "conda",
+        "python", "packages", "tensorflow", "env", "conda", "environments",
     }
 )  # fmt: skip
 
@@ -340,8 +341,41 @@ def build_snapshot(facts: Mapping[str, Any]) -> tuple[Snapshot, tuple[str, ...]]
         python=python,
         tensorflow=_tensorflow(filler, facts, os_info, python),
         conda=_conda(facts, python),
+        environments=_environments(filler, facts, python),
     )
     return snapshot, tuple(filler.filled)
+
+
+def _environments(
+    filler: _Filler, facts: Mapping[str, Any], python: PythonEnvInfo
+) -> tuple[KnownEnvironment, ...]:
+    """The other environments the thread names (``{conda_env: NAME, tensorflow: VERSION}``), as
+    envkit's environment probe lists them: in the conda root the examined Python belongs to."""
+    windows = "\\" in python.prefix
+    sep = "\\" if windows else "/"
+    root = _conda_root(python)
+    found = []
+    for number, given in enumerate(facts.get("environments") or ()):
+        name = given["conda_env"]
+        prefix = f"{root}{sep}envs{sep}{name}"
+        version = filler.get(
+            given, "tensorflow", "2.6.2", f"environments[{number}].tensorflow version"
+        )
+        executable = f"{prefix}\\python.exe" if windows else f"{prefix}/bin/python"
+        found.append(
+            KnownEnvironment(executable, prefix, f"conda env {name}", "conda-env", version)
+        )
+    return tuple(found)
+
+
+def _conda_root(python: PythonEnvInfo) -> str:
+    """The conda installation the examined Python is part of (its own prefix for base)."""
+    if python.kind == "conda-base":
+        return python.prefix
+    if python.kind == "conda-env":
+        separator = "\\" if "\\" in python.prefix else "/"
+        return python.prefix.rsplit(f"{separator}envs{separator}", 1)[0]
+    return "/home/user/miniconda3"
 
 
 def _os(filler: _Filler, given: Mapping[str, Any], env: Mapping[str, Any]) -> OsInfo:
@@ -670,15 +704,18 @@ def _conda(facts: Mapping[str, Any], python: PythonEnvInfo) -> CondaInfo | Unava
     given = facts.get("conda")
     if given is None and not python.kind.startswith("conda"):
         return Unavailable("conda-not-found", "No conda was found.")
-    root = "/home/user/miniconda3"
+    root = _conda_root(python)
+    separator = "\\" if "\\" in root else "/"
     names = list((given or {}).get("envs", ())) or (
         [python.conda_env_name] if python.conda_env_name else []
     )
     envs = [CondaEnv("base", root)] + [
-        CondaEnv(name, f"{root}/envs/{name}") for name in names if name != "base"
+        CondaEnv(name, f"{root}{separator}envs{separator}{name}")
+        for name in names
+        if name != "base"
     ]
     return CondaInfo(
-        executable=f"{root}/bin/conda",
+        executable=f"{root}{separator}bin{separator}conda",
         found_via="CONDA_EXE",
         version="24.7.1",
         root_prefix=root,

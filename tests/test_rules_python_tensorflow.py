@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from envkit.model import Distribution, Severity, Unavailable
+from envkit.model import Distribution, KnownEnvironment, Severity, Unavailable
 from envkit.rules.registry import evaluate
 from tests.rules_support import (
     cpu_build,
@@ -32,6 +32,32 @@ def test_conda_base_gets_a_fresh_env() -> None:
     assert finding.fix[0] == "conda create -n tf python=3.12 --yes"
     assert finding.fix[-1] == 'pip install "tensorflow[and-cuda]==2.21.*"'
     assert run_check("python.conda-base", healthy()) == []
+
+
+def test_conda_base_without_tensorflow_points_at_the_env_that_has_it() -> None:
+    """The base env lacks TensorFlow while a conda env has it (the notebook-on-base threads of
+    tests/cases/jupyter-kernel-*): the fix is to use that env, never a second install."""
+    base = replace_python(healthy(), kind="conda-base", conda_env_name="base")
+    base = dataclasses.replace(
+        base,
+        tensorflow=Unavailable("tensorflow-not-installed", "No TensorFlow distribution."),
+        environments=(
+            KnownEnvironment(
+                "/home/user/miniconda3/envs/tf/bin/python",
+                "/home/user/miniconda3/envs/tf",
+                "conda env tf",
+                "conda-env",
+                "2.21.0",
+            ),
+        ),
+    )
+    [finding] = run_check("python.conda-base", base)
+    assert "conda activate tf" in finding.fix
+    assert not any("pip install" in line or "conda create" in line for line in finding.fix)
+    # With TensorFlow in base itself, the advice stays: move it to an env of its own.
+    with_tf = dataclasses.replace(base, tensorflow=healthy().tensorflow)
+    [finding] = run_check("python.conda-base", with_tf)
+    assert finding.fix[0].startswith("conda create -n tf ")
 
 
 def test_pip_from_another_prefix() -> None:

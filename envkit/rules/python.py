@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from envkit import knowledge
 from envkit.model import CheckInfo, Finding, Severity, Snapshot
 from envkit.rules import facts, tf_install
+from envkit.rules.environments import use_environment_steps
 from envkit.rules.registry import check
 
 
@@ -17,12 +18,19 @@ def not_in_conda_base(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
     if env is None or env.kind != "conda-base":
         return
     release = knowledge.newest_tensorflow_for_python(env.version) or knowledge.newest_tensorflow()
+    elsewhere = facts.environments_with_tensorflow(snapshot)
+    steps = (
+        # an environment of its own already holds TensorFlow: use it, never install again
+        use_environment_steps(elsewhere[0])
+        if elsewhere and facts.tensorflow(snapshot) is None
+        else tf_install.tensorflow_env_steps(snapshot, release, gpu=tf_install.gpu_intent(snapshot))
+    )
     yield info.finding(
         Severity.WARNING,
         "This is conda's base environment; TensorFlow belongs in an environment of its own",
         f"{env.executable} is the base environment at {env.prefix}; an upgrade of conda itself "
         "can then break TensorFlow, and the reverse",
-        tf_install.tensorflow_env_steps(snapshot, release, gpu=tf_install.gpu_intent(snapshot)),
+        steps,
     )
 
 
