@@ -380,7 +380,7 @@ class Snapshot:
     """Other environments found on the machine, with the TensorFlow each holds."""
 
 
-ALL_ENVS_SCHEMA_VERSION = "1"
+ALL_ENVS_SCHEMA_VERSION = "2"
 """`envkit doctor --all-envs --json`: a list of doctor envelopes."""
 
 
@@ -451,7 +451,7 @@ class CheckInfo:
         return Finding(self.check_id, severity, self.area, title, evidence, fix, link)
 
 
-DOCTOR_SCHEMA_VERSION = "1"
+DOCTOR_SCHEMA_VERSION = "2"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,12 +11,26 @@ import enum
 import json
 import types
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from envkit.codec import field_types
+from envkit.envelope import (
+    CURRENT_VERSIONS,
+    DOCTOR,
+    DOCTOR_ALL_ENVS,
+    ENVCHECK,
+    FLEET,
+    SCHEMA_KEY,
+    SMOKE,
+    SNAPSHOT,
+    VALIDATE,
+    schema_name,
+)
 from envkit.model import (
     DOCTOR_SCHEMA_VERSION,
+    READABLE_SNAPSHOT_SCHEMA_VERSIONS,
     SNAPSHOT_SCHEMA_VERSION,
     Finding,
     Snapshot,
@@ -37,6 +51,8 @@ def snapshot_schema() -> dict[str, Any]:
     _dataclass_ref(Snapshot, definitions)
     body = definitions.pop("Snapshot")
     body["properties"]["schema_version"] = {"const": SNAPSHOT_SCHEMA_VERSION}
+    body["properties"] = {**_envelope_properties(SNAPSHOT), **body["properties"]}
+    body["required"] = [SCHEMA_KEY, *body["required"]]
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"https://envkit.invalid/schemas/snapshot-{SNAPSHOT_SCHEMA_VERSION}.schema.json",
@@ -119,7 +135,10 @@ def doctor_schema() -> dict[str, Any]:
     finding = _dataclass_ref(Finding, definitions)
     snapshot = _dataclass_ref(Snapshot, definitions)
     counts = _dataclass_ref(RedactionCounts, definitions)
-    definitions["Snapshot"]["properties"]["schema_version"] = {"const": SNAPSHOT_SCHEMA_VERSION}
+    # `doctor --snapshot` judges a snapshot of any readable version and embeds it as it was
+    definitions["Snapshot"]["properties"]["schema_version"] = {
+        "enum": list(READABLE_SNAPSHOT_SCHEMA_VERSIONS)
+    }
     count = {"type": "integer", "minimum": 0}
     summary = {
         "type": "object",
@@ -133,8 +152,7 @@ def doctor_schema() -> dict[str, Any]:
         "additionalProperties": False,
     }
     properties = {
-        "envkit_doctor_version": {"const": DOCTOR_SCHEMA_VERSION},
-        "envkit_version": {"type": "string"},
+        **_envelope_properties(DOCTOR),
         "summary": summary,
         "redactions": {"anyOf": [counts, {"type": "null"}]},
         "findings": {"type": "array", "items": finding},
@@ -181,8 +199,7 @@ def validation_schema() -> dict[str, Any]:
         "additionalProperties": False,
     }
     properties = {
-        "envkit_validate_version": {"const": VALIDATION_SCHEMA_VERSION},
-        "envkit_version": {"type": "string"},
+        **_envelope_properties(VALIDATE),
         "node": {"type": "string"},
         "verdict": {"enum": [Verdict.PASS.value, Verdict.WARN.value, Verdict.FAIL.value]},
         "exit_status": {"enum": [0, 1]},
@@ -238,8 +255,7 @@ def all_envs_schema() -> dict[str, Any]:
         "additionalProperties": False,
     }
     properties = {
-        "envkit_doctor_all_envs_version": {"const": ALL_ENVS_SCHEMA_VERSION},
-        "envkit_version": {"type": "string"},
+        **_envelope_properties(DOCTOR_ALL_ENVS),
         "summary": summary,
         "targets": {"type": "array", "items": {"$ref": "#/$defs/DoctorEnvelope"}},
     }
@@ -261,13 +277,181 @@ def all_envs_schema_text() -> str:
     return json.dumps(all_envs_schema(), indent=2, sort_keys=True) + "\n"
 
 
+# ---------------------------------------------------------------- the envelope (#13)
+
+
+def _envelope_properties(kind: str) -> dict[str, Any]:
+    """The two keys every document opens with; ``schema`` fixed to this kind and version."""
+    return {SCHEMA_KEY: {"const": schema_name(kind)}, "envkit_version": {"type": "string"}}
+
+
+def _document(
+    kind: str,
+    title: str,
+    description: str,
+    properties: dict[str, Any],
+    definitions: dict[str, Any],
+) -> dict[str, Any]:
+    version = CURRENT_VERSIONS[kind]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://envkit.invalid/schemas/{kind}-{version}.schema.json",
+        "title": title,
+        "description": description,
+        "type": "object",
+        "properties": {**_envelope_properties(kind), **properties},
+        "required": [*_envelope_properties(kind), *properties],
+        "additionalProperties": False,
+        "$defs": definitions,
+    }
+
+
+def _object(properties: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+
+
+_COUNT = {"type": "integer", "minimum": 0}
+_TEXT = {"type": "string"}
+_OPTIONAL_TEXT = {"anyOf": [_TEXT, {"type": "null"}]}
+
+
+def smoke_schema() -> dict[str, Any]:
+    """`envkit smoke --json`: the result as the smoke model describes it, and its findings."""
+    from envkit.smoke.model import SmokeResult
+
+    definitions: dict[str, Any] = {}
+    properties = {
+        "result": _dataclass_ref(SmokeResult, definitions),
+        "data_label": _OPTIONAL_TEXT,
+        "findings": {"type": "array", "items": _dataclass_ref(Finding, definitions)},
+    }
+    return _document(
+        SMOKE,
+        "envkit smoke report",
+        "What the Keras smoke runs measured and where their ops ran, as `envkit smoke --json` "
+        "writes it.",
+        properties,
+        definitions,
+    )
+
+
+def fleet_schema() -> dict[str, Any]:
+    """`envkit fleet summarize --json`: the nodes' verdicts, drains, outliers and problems."""
+    from envkit.validate.model import Verdict
+
+    verdicts = {"enum": [verdict.value for verdict in Verdict]}
+    number = {"type": "number"}
+    node = _object(
+        {
+            "node": _TEXT,
+            "source": _TEXT,
+            "verdict": verdicts,
+            "envkit_version": _TEXT,
+            "tier": _TEXT,
+            "gpu_models": {"type": "array", "items": _TEXT},
+            "checks": {"type": "object", "additionalProperties": verdicts},
+        }
+    )
+    drain = _object({"node": _TEXT, "reasons": {"type": "array", "items": _TEXT}, "reason": _TEXT})
+    outlier = _object(
+        {
+            "node": _TEXT,
+            "gpu_index": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
+            "check_id": _TEXT,
+            "group": _TEXT,
+            "measured": number,
+            "median": number,
+            "unit": _TEXT,
+            "shortfall": number,
+            "group_size": _COUNT,
+        }
+    )
+    problem = _object({"path": _TEXT, "code": _TEXT, "message": _TEXT, "version": _OPTIONAL_TEXT})
+    counts = _object(
+        {
+            "nodes": _COUNT,
+            **{verdict.value: _COUNT for verdict in Verdict},
+            "drain": _COUNT,
+            "outliers": _COUNT,
+            "problems": _COUNT,
+        }
+    )
+    properties = {
+        "exit_status": {"enum": [0, 1]},
+        "counts": counts,
+        "check_ids": {"type": "array", "items": _TEXT},
+        "nodes": {"type": "array", "items": {"$ref": "#/$defs/Node"}},
+        "drain": {"type": "array", "items": {"$ref": "#/$defs/Drain"}},
+        "outliers": {"type": "array", "items": {"$ref": "#/$defs/Outlier"}},
+        "outlier_fraction": number,
+        "problems": {"type": "array", "items": {"$ref": "#/$defs/Problem"}},
+        "missing_nodes": {"type": "array", "items": _TEXT},
+        "envkit_versions": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": _TEXT},
+        },
+    }
+    definitions = {"Node": node, "Drain": drain, "Outlier": outlier, "Problem": problem}
+    return _document(
+        FLEET,
+        "envkit fleet summary",
+        "Many nodes' validate reports summarised, as `envkit fleet summarize --json` writes it.",
+        properties,
+        definitions,
+    )
+
+
+def envcheck_schema() -> dict[str, Any]:
+    """`envkit env check --json`: one environment file's findings."""
+    definitions: dict[str, Any] = {}
+    properties = {
+        "file": _object(
+            {"path": _TEXT, "kind": {"enum": ["conda", "requirements"]}, "name": _OPTIONAL_TEXT}
+        ),
+        "exit_status": {"enum": [0, 1]},
+        "summary": _object({"errors": _COUNT, "warnings": _COUNT, "infos": _COUNT}),
+        "resolved": _object(
+            {"tensorflow": _OPTIONAL_TEXT, "python": _OPTIONAL_TEXT, "gpu": {"type": "boolean"}}
+        ),
+        "findings": {"type": "array", "items": _dataclass_ref(Finding, definitions)},
+    }
+    return _document(
+        ENVCHECK,
+        "envkit env check report",
+        "The findings on one environment.yml or requirements.txt, as `envkit env check --json` "
+        "writes them.",
+        properties,
+        definitions,
+    )
+
+
+SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
+    SNAPSHOT: snapshot_schema,
+    DOCTOR: doctor_schema,
+    DOCTOR_ALL_ENVS: all_envs_schema,
+    VALIDATE: validation_schema,
+    FLEET: fleet_schema,
+    SMOKE: smoke_schema,
+    ENVCHECK: envcheck_schema,
+}
+"""Every document kind envkit writes, and the function that describes its current version."""
+
+
+def schema_path(kind: str) -> Path:
+    return SCHEMA_DIR / f"{kind}-{CURRENT_VERSIONS[kind]}.schema.json"
+
+
+def schema_text(kind: str) -> str:
+    return json.dumps(SCHEMAS[kind](), indent=2, sort_keys=True) + "\n"
+
+
 if __name__ == "__main__":
-    snapshot_schema_path().parent.mkdir(exist_ok=True)
-    snapshot_schema_path().write_text(snapshot_schema_text())
-    print(f"wrote {snapshot_schema_path()}")
-    doctor_schema_path().write_text(doctor_schema_text())
-    print(f"wrote {doctor_schema_path()}")
-    validation_schema_path().write_text(validation_schema_text())
-    print(f"wrote {validation_schema_path()}")
-    all_envs_schema_path().write_text(all_envs_schema_text())
-    print(f"wrote {all_envs_schema_path()}")
+    SCHEMA_DIR.mkdir(exist_ok=True)
+    for kind in SCHEMAS:
+        schema_path(kind).write_text(schema_text(kind))
+        print(f"wrote {schema_path(kind)}")

@@ -8,8 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 
+from envkit.envelope import SMOKE
+from envkit.schema import schema_path
 from tests.envs import require_test_env
 from tests.test_cli import assert_one_line_usage_error, envkit
 from tests.test_smoke_data import write_idx_folder
@@ -35,7 +38,9 @@ def test_quick_smoke_json(tf_python: str, tmp_path: Path) -> None:
     result = envkit("smoke", "--python", tf_python, "--quick", "--offline", "--json")
     assert result.returncode == 0, result.stderr[-2000:]
     document = json.loads(result.stdout)
-    assert document["envkit_smoke_version"] == "1"
+    assert list(document)[:2] == ["schema", "envkit_version"]
+    assert document["schema"] == "envkit.smoke/2"
+    jsonschema.validate(document, json.loads(schema_path(SMOKE).read_text()))
     runs = document["result"]["runs"]
     assert [run["model"] for run in runs] == ["mlp"]
     assert runs[0]["device"] == "cpu"

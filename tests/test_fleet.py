@@ -9,9 +9,12 @@ import io
 import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 from rich.console import Console
 
+from envkit.envelope import FLEET
+from envkit.schema import schema_path
 from envkit.validate.fleet import (
     FleetSummary,
     drain_reasons,
@@ -52,7 +55,7 @@ def fleet_dir(tmp_path: Path) -> Path:
     write(tmp_path, node_report("gpu-node-5", skipped_only()))
     (tmp_path / "truncated.json").write_text(validation_json(node_report("gpu-node-6"))[:300])
     (tmp_path / "doctor.json").write_text('{"envkit_doctor_version": "1", "findings": []}')
-    (tmp_path / "future.json").write_text('{"envkit_validate_version": "2", "node": "gpu-node-7"}')
+    (tmp_path / "future.json").write_text('{"schema": "envkit.validate/3", "node": "gpu-node-7"}')
     (tmp_path / "binary.json").write_bytes(b"\xff\xfe\x00garbage")
     (tmp_path / "notes.txt").write_text("not a report, not *.json: ignored")
     return tmp_path
@@ -159,7 +162,7 @@ def test_problems_are_recorded_not_fatal(fleet_dir: Path) -> None:
         "binary.json": "not-json",
         "gone.json": "not-found",
     }
-    assert problems["future.json"].version == "2"
+    assert problems["future.json"].version == "3"
     assert all("\n" not in p.message for p in summary.problems)
     assert len(summary.nodes) == 6
 
@@ -195,7 +198,9 @@ def test_exit_status(tmp_path: Path) -> None:
 def test_fleet_json_and_reading_it_back_is_ignored(fleet_dir: Path) -> None:
     summary = summarize([fleet_dir], expected_nodes=["gpu-node-11"])
     document = json.loads(fleet_json(summary))
-    assert document["envkit_fleet_version"] == "1"
+    assert document["schema"] == "envkit.fleet/2"
+    assert list(document)[:2] == ["schema", "envkit_version"]
+    jsonschema.validate(document, json.loads(schema_path(FLEET).read_text()))
     assert document["exit_status"] == 1
     assert document["counts"] == {
         "nodes": 6,
@@ -216,6 +221,25 @@ def test_fleet_json_and_reading_it_back_is_ignored(fleet_dir: Path) -> None:
     (fleet_dir / "fleet.json").write_text(fleet_json(summary))
     again = summarize([fleet_dir], expected_nodes=["gpu-node-11"])
     assert again.problems == summary.problems
+
+
+V1_FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_version_1_documents_read_as_before(tmp_path: Path) -> None:
+    """A version-1 validate report is summarised with the version-2 ones; a version-1 fleet
+    summary (``envkit_fleet_version``, committed as written then) is skipped, not a problem."""
+    v1_report = V1_FIXTURES / "validate" / "synthetic-node-v1.json"
+    v1_summary = V1_FIXTURES / "fleet" / "fleet-v1.json"
+    (tmp_path / "old-node.json").write_text(v1_report.read_text())
+    (tmp_path / "fleet-v1.json").write_text(v1_summary.read_text())
+    write(tmp_path, node_report("gpu-node-2", healthy_results()))
+    summary = summarize([tmp_path])
+    assert summary.problems == ()
+    assert [(row.node, row.verdict) for row in summary.nodes] == [
+        ("gpu-node-2", Verdict.PASS),
+        ("gpu-node-07", Verdict.FAIL),
+    ]
 
 
 def test_text_view(fleet_dir: Path) -> None:

@@ -18,6 +18,7 @@ from envkit.schema import snapshot_schema_path, snapshot_schema_text
 from envkit.target import resolve_target
 
 PINNED_TOP_LEVEL_KEYS = {
+    "schema",  # the envelope's "envkit.snapshot/2" (#13); version 1 files lack it
     "schema_version",
     "envkit_version",
     "taken_at",

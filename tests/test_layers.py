@@ -27,6 +27,7 @@ _BY_FIRST_PART = {
     "redact": "model",
     "readers": "model",  # the bounded reader of the user's input files (standard library only)
     "codec": "model",
+    "envelope": "model",  # the schema key and envkit_version every document opens with (#13)
     "jobs": "jobs",
     "probes": "probes",
     "knowledge": "probes",

@@ -18,7 +18,7 @@ from envkit.target import resolve_target
 from tests.test_render_doctor import GPU_LOST, NO_SWAP, UNMATCHED_DEVICE, synthetic_report
 
 PINNED_KEYS = {
-    "envkit_doctor_version",
+    "schema",
     "envkit_version",
     "summary",
     "redactions",
@@ -35,8 +35,8 @@ def schema() -> dict[str, object]:
 
 
 def test_version_is_pinned() -> None:
-    assert DOCTOR_SCHEMA_VERSION == "1"
-    assert doctor_schema_path().name == "doctor-1.schema.json"
+    assert DOCTOR_SCHEMA_VERSION == "2"
+    assert doctor_schema_path().name == "doctor-2.schema.json"
 
 
 def test_committed_schema_matches_the_model() -> None:
@@ -49,7 +49,7 @@ def test_committed_schema_matches_the_model() -> None:
 def test_synthetic_envelope_keys_and_values() -> None:
     document = json.loads(doctor_json(synthetic_report()))
     assert set(document) == PINNED_KEYS
-    assert document["envkit_doctor_version"] == "1"
+    assert document["schema"] == "envkit.doctor/2"
     assert document["summary"] == {"errors": 2, "warnings": 1, "infos": 1, "exit_status": 1}
     assert document["redactions"] is None
     assert [set(f) for f in document["findings"]] == [PINNED_FINDING_KEYS] * 4

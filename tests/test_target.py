@@ -111,7 +111,7 @@ def test_all_envs_lists_each_environment_once_with_its_verdict(tmp_path: Path) -
     done = run_envkit(environ, "doctor", "--all-envs", "--json")
     assert done.returncode in (0, 1), done.stderr
     document = json.loads(done.stdout)
-    assert document["envkit_doctor_all_envs_version"] == "1"
+    assert document["schema"] == "envkit.doctor-all-envs/2"
     targets = document["targets"]
     jsonschema.validate(document, json.loads(all_envs_schema_path().read_text()))
     pythons = [t["snapshot"]["target"]["python"] for t in targets]
@@ -150,5 +150,5 @@ def test_doctor_says_what_it_examined_in_every_format(tmp_path: Path) -> None:
 
 def test_committed_all_envs_schema_matches_the_code() -> None:
     assert all_envs_schema_path().read_text() == all_envs_schema_text(), (
-        "run `python -m envkit.schema` to rewrite envkit/schemas/doctor-all-envs-1.schema.json"
+        "run `python -m envkit.schema` to rewrite envkit/schemas/doctor-all-envs-2.schema.json"
     )

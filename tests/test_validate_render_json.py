@@ -2,11 +2,13 @@
 Schema, read back losslessly, and nothing broken, foreign or edited reads back as a report.
 
 Reports are SYNTHETIC (tests/fixtures/validate/synthetic.py), except that the committed fixture
-synthetic-node-v1.json pins that a version-1 document written earlier still loads.
+synthetic-node-v1.json pins that a version-1 document written earlier (``envkit_validate_version``,
+before the envelope's ``schema`` key) still loads, and still matches validate-1.schema.json.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ from tests.fixtures.validate.synthetic import healthy_results, node_report, skip
 
 FIXTURE = Path(__file__).parent / "fixtures" / "validate" / "synthetic-node-v1.json"
 PINNED_KEYS = {
-    "envkit_validate_version",
+    "schema",
     "envkit_version",
     "node",
     "verdict",
@@ -60,7 +62,9 @@ def document(report: ValidationReport | None = None) -> dict[str, Any]:
 
 
 def test_version_is_pinned() -> None:
-    assert VALIDATION_SCHEMA_VERSION == "1"
+    assert VALIDATION_SCHEMA_VERSION == "2"
+    assert validation_schema_path().name == "validate-2.schema.json"
+    assert document()["schema"] == "envkit.validate/2"
 
 
 def test_committed_schema_matches_the_model() -> None:
@@ -100,8 +104,23 @@ def test_text_is_kept_as_written() -> None:
 
 def test_committed_version_1_document_still_loads_and_validates() -> None:
     text = FIXTURE.read_text()
-    jsonschema.validate(json.loads(text), schema())
-    assert load_validation(text, FIXTURE.name) == node_report()
+    assert "envkit_validate_version" in json.loads(text)
+    old_path = validation_schema_path().parent / "validate-1.schema.json"
+    old_schema = json.loads(old_path.read_text())
+    jsonschema.validate(json.loads(text), old_schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(json.loads(text), schema())  # the envelope moved: version 2
+    loaded = load_validation(text, FIXTURE.name)
+    assert loaded.schema_version == "1"
+    assert dataclasses.replace(loaded, schema_version="2") == node_report()
+
+
+def test_a_version_1_envelope_around_a_version_2_report_is_invalid() -> None:
+    doc = document()
+    del doc["schema"]
+    doc["envkit_validate_version"] = "1"
+    with pytest.raises(ValidationFileError, match=r"\$\.report\.schema_version is '2'"):
+        load_validation(json.dumps(doc), "node.json")
 
 
 @pytest.mark.parametrize(
@@ -134,9 +153,13 @@ def _edited(edit: Any) -> str:
         ("{not json", "not-json", "is not JSON"),
         ("", "not-json", "is not JSON"),
         ("[1, 2]", "not-validate-report", "is not an envkit validate report"),
-        ('{"envkit_doctor_version": "1"}', "not-validate-report", "no envkit_validate_version"),
+        ('{"envkit_doctor_version": "1"}', "not-validate-report", "no schema"),
+        ('{"schema": "envkit.doctor/2"}', "not-validate-report", "schema is 'envkit.doctor/2'"),
+        ('{"schema": 2}', "not-validate-report", "schema is 2"),
+        ('{"schema": "envkit.validate/3"}', "other-version", "of version '3'; this envkit"),
         ('{"envkit_validate_version": "2"}', "other-version", "of version '2'; this envkit"),
         ('{"envkit_validate_version": "1"}', "invalid", r"\$\.report: expected an object"),
+        ('{"schema": "envkit.validate/2"}', "invalid", r"\$\.report: expected an object"),
         (
             _edited(lambda d: d["report"]["results"][0].update(verdict="fine")),
             "invalid",
@@ -180,8 +203,8 @@ def test_bad_documents_give_one_line(text: str, code: str, message: str) -> None
 
 def test_other_version_carries_the_version() -> None:
     with pytest.raises(ValidationFileError) as caught:
-        load_validation('{"envkit_validate_version": "2", "report": {}}', "n.json")
-    assert caught.value.version == "2"
+        load_validation('{"schema": "envkit.validate/9", "report": {}}', "n.json")
+    assert caught.value.version == "9"
 
 
 def test_envelope_function_matches_the_text() -> None:

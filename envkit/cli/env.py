@@ -117,12 +117,18 @@ def env_check(
     platform: PlatformOption = Platform.LINUX,
     output: OutputOption = None,
     force: ForceOption = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The findings as a JSON document (envcheck-1).")
+    ] = False,
 ) -> None:
     """Check an existing environment file; with --fix, write one whose versions fit."""
     from envkit.envfiles import EnvFileError, check_file
     from envkit.envfiles.render import print_check
+    from envkit.envfiles.report_json import envcheck_json
 
     python = _python_version(python_version, python)
+    if as_json and write_fix:
+        fail("--json reports on the file; --fix writes a new one: give one of them")
     if write_fix and output is None:
         fail("--fix writes a new file: give it with -o NEW.yml")
     if output is not None and not write_fix:
@@ -132,7 +138,10 @@ def env_check(
         result = check_file(file)
     except EnvFileError as error:
         fail(str(error))
-    emit_rich(lambda console: print_check(console, result, verbose=verbose), None, force)
+    if as_json:
+        emit(envcheck_json(result), None, force)
+    else:
+        emit_rich(lambda console: print_check(console, result, verbose=verbose), None, force)
     if write_fix and output is not None:
         _write_fixed(result, output, force, tensorflow, python, platform.value)
     raise typer.Exit(result.exit_status)

@@ -1,6 +1,6 @@
 """``envkit doctor --all-envs``: one line per environment, then each one's findings.
 
-The JSON is one document: ``{"envkit_doctor_all_envs_version": "1", "envkit_version",
+The JSON is one document: ``{"schema": "envkit.doctor-all-envs/2", "envkit_version",
 "summary", "targets": [...]}``, each target the envelope ``envkit doctor --json`` writes for it.
 """
 
@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.text import Text
 
 from envkit import __version__
+from envkit.envelope import DOCTOR_ALL_ENVS, envelope
 from envkit.model import (
-    ALL_ENVS_SCHEMA_VERSION,
     DoctorReport,
     Finding,
     PythonEnvInfo,
@@ -137,8 +137,7 @@ def all_envs_json(reports: tuple[DoctorReport, ...]) -> str:
     from envkit.render.doctor_json import doctor_envelope
 
     document = {
-        "envkit_doctor_all_envs_version": ALL_ENVS_SCHEMA_VERSION,
-        "envkit_version": __version__,
+        **envelope(DOCTOR_ALL_ENVS),
         "summary": {
             "targets": len(reports),
             "with_errors": sum(1 for r in reports if r.count(Severity.ERROR)),

@@ -1,7 +1,8 @@
-"""The doctor's verdicts as a versioned JSON envelope, described by envkit/schemas/doctor-1.
+"""The doctor's verdicts as a versioned JSON envelope, described by envkit/schemas/doctor-2.
 
-``{"envkit_doctor_version": "1", "envkit_version", "summary", "redactions", "findings",
-"snapshot"}``: findings and snapshot are encoded by ``envkit.codec`` (severity as its string
+``{"schema": "envkit.doctor/2", "envkit_version", "summary", "redactions", "findings",
+"snapshot"}`` (version 1 had ``"envkit_doctor_version": "1"`` where ``schema`` is): findings
+and snapshot are encoded by ``envkit.codec`` (severity as its string
 value); ``redactions`` is null, or the counts of what :func:`redacted_doctor_json` replaced.
 """
 
@@ -10,9 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from envkit import __version__
 from envkit.codec import encode
-from envkit.model import DOCTOR_SCHEMA_VERSION, DoctorReport, Severity
+from envkit.envelope import DOCTOR, envelope
+from envkit.model import DoctorReport, Severity
 from envkit.redact import Identifiers, RedactionCounts, redact
 
 
@@ -20,8 +21,7 @@ def doctor_envelope(
     report: DoctorReport, *, redactions: RedactionCounts | None = None
 ) -> dict[str, Any]:
     return {
-        "envkit_doctor_version": DOCTOR_SCHEMA_VERSION,
-        "envkit_version": __version__,
+        **envelope(DOCTOR),
         "summary": {
             "errors": report.count(Severity.ERROR),
             "warnings": report.count(Severity.WARNING),

@@ -16,12 +16,12 @@ from rich.table import Table
 from rich.text import Text
 
 from envkit.codec import encode
+from envkit.envelope import SMOKE, envelope
 from envkit.model import Finding
 from envkit.smoke.model import LineKind, SmokeResult, SmokeRun, Verdict
 from envkit.smoke.report import SmokeReport, exit_code_of
 from envkit.smoke.runner import JobEvent
 
-SMOKE_JSON_VERSION = "1"
 MIB = 1024**2
 _VERDICT_STYLE = {Verdict.PASS: "green", Verdict.FAIL: "red", Verdict.ERROR: "red"}
 
@@ -253,7 +253,7 @@ def print_result(console: Console, result: SmokeResult, findings: Iterable[Findi
 def smoke_json(result: SmokeResult, findings: Iterable[Finding] = ()) -> str:
     """The result as a versioned JSON document; the data's label is spelled out for readers."""
     document = {
-        "envkit_smoke_version": SMOKE_JSON_VERSION,
+        **envelope(SMOKE),
         "result": encode(result),
         "data_label": result.data.label if result.data else None,
         "findings": [encode(finding) for finding in findings],

@@ -25,8 +25,9 @@ from envkit.exit_codes import ExitCode
 from envkit.validate.model import CheckResult, ValidationReport, Verdict
 from envkit.validate.report_json import ValidationFileError, load_validation
 
-FLEET_SCHEMA_VERSION = "1"
+FLEET_SCHEMA_VERSION = "2"
 FLEET_ENVELOPE_KEY = "envkit_fleet_version"
+"""Version 1's key; from version 2 on, the envelope's ``schema`` names the fleet kind."""
 DEFAULT_OUTLIER_FRACTION = 0.10
 MIN_OUTLIER_GROUP = 3
 MAX_REPORT_BYTES = 64 * 1024 * 1024
@@ -189,13 +190,18 @@ def _read_text(path: Path) -> tuple[str | None, FileProblem | None]:
 
 
 def _is_fleet_summary(text: str) -> bool:
-    if FLEET_ENVELOPE_KEY not in text[:200]:
+    """A summary written by fleet summarize itself (any version), skipped, not a problem."""
+    from envkit.envelope import FLEET, document_schema
+
+    head = text[:200]
+    if FLEET_ENVELOPE_KEY not in head and f'"envkit.{FLEET}/' not in head:
         return False
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, RecursionError):
         return False
-    return isinstance(data, dict) and FLEET_ENVELOPE_KEY in data
+    found = document_schema(data)
+    return found is not None and found[0] == FLEET
 
 
 def _latest_per_node(

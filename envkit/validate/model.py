@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from envkit.exit_codes import ExitCode
 from envkit.model_health import GpuIdentity, TelemetrySample
 
-VALIDATION_SCHEMA_VERSION = "1"
+VALIDATION_SCHEMA_VERSION = "2"
 
 
 class Verdict(enum.Enum):

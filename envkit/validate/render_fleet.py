@@ -10,9 +10,8 @@ from rich.console import Console
 from rich.text import Text
 
 from envkit import __version__
+from envkit.envelope import FLEET, envelope
 from envkit.validate.fleet import (
-    FLEET_ENVELOPE_KEY,
-    FLEET_SCHEMA_VERSION,
     FileProblem,
     FleetSummary,
     NodeRow,
@@ -26,8 +25,7 @@ NOT_RUN = "-"
 
 def fleet_envelope(summary: FleetSummary) -> dict[str, Any]:
     return {
-        FLEET_ENVELOPE_KEY: FLEET_SCHEMA_VERSION,
-        "envkit_version": __version__,
+        **envelope(FLEET),
         "exit_status": summary.exit_status,
         "counts": {
             "nodes": len(summary.nodes),

@@ -1,9 +1,11 @@
-"""A validation report as a versioned JSON envelope, described by envkit/schemas/validate-1, and
+"""A validation report as a versioned JSON envelope, described by envkit/schemas/validate-2, and
 the way back from one.
 
-``{"envkit_validate_version": "1", "envkit_version", "node", "verdict", "exit_status", "summary":
+``{"schema": "envkit.validate/2", "envkit_version", "node", "verdict", "exit_status", "summary":
 {"pass", "warn", "fail", "skip"}, "report"}``: ``report`` is the ValidationReport encoded by
 ``envkit.codec``; the fields beside it repeat what a scheduler or ``jq`` needs without decoding it.
+Version 1 (``"envkit_validate_version": "1"`` where ``schema`` is, the same report inside) still
+loads.
 
 Reading back trusts nothing: the envelope's verdict, exit status, node and counts must agree with
 the checks inside, so an edited or half-written file is an error, never a pass.
@@ -14,11 +16,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from envkit import __version__
 from envkit.codec import DecodeError, decode, encode
+from envkit.envelope import LEGACY_VERSION_KEYS, SCHEMA_KEY, VALIDATE, envelope, parse_schema_name
 from envkit.validate.model import VALIDATION_SCHEMA_VERSION, ValidationReport, Verdict
 
-ENVELOPE_KEY = "envkit_validate_version"
+ENVELOPE_KEY = SCHEMA_KEY
+LEGACY_ENVELOPE_KEY = LEGACY_VERSION_KEYS[VALIDATE]
+READABLE_VERSIONS = ("1", VALIDATION_SCHEMA_VERSION)
+"""Version 1 differs only in its envelope key; the report inside is the same."""
+LEGACY_READABLE_VERSIONS = ("1",)
+"""Only version 1 was written under the old key."""
 
 
 class ValidationFileError(ValueError):
@@ -36,8 +43,7 @@ class ValidationFileError(ValueError):
 
 def validation_envelope(report: ValidationReport) -> dict[str, Any]:
     return {
-        ENVELOPE_KEY: VALIDATION_SCHEMA_VERSION,
-        "envkit_version": __version__,
+        **envelope(VALIDATE),
         "node": report.node,
         "verdict": report.verdict.value,
         "exit_status": report.exit_status,
@@ -59,12 +65,12 @@ def summary_counts(report: ValidationReport) -> dict[str, int]:
 
 def load_validation(text: str, source: str) -> ValidationReport:
     """The report in an envelope written by :func:`validation_json`; ValidationFileError if not."""
-    data = _parse(text, source)
-    version = data[ENVELOPE_KEY]
-    if version != VALIDATION_SCHEMA_VERSION:
+    data, version, readable_versions = _parse(text, source)
+    if version not in readable_versions:
+        readable = " and ".join(repr(v) for v in READABLE_VERSIONS)
         raise ValidationFileError(
             f"{source} is an envkit validate report of version {version!r}; "
-            f"this envkit reads version {VALIDATION_SCHEMA_VERSION!r}",
+            f"this envkit reads versions {readable}",
             code="other-version",
             version=str(version),
         )
@@ -74,33 +80,45 @@ def load_validation(text: str, source: str) -> ValidationReport:
         report = decode(ValidationReport, data["report"])
     except DecodeError as error:
         raise _invalid(source, str(error).replace("$", "$.report", 1)) from None
-    _check_agreement(data, report, source)
+    _check_agreement(data, report, version, source)
     return report
 
 
-def _parse(text: str, source: str) -> dict[str, Any]:
+def _parse(text: str, source: str) -> tuple[dict[str, Any], str, tuple[str, ...]]:
+    """The document, its version and the versions readable under the key that gave it (the
+    envelope's ``schema``, or version 1's own key)."""
     from envkit.readers import InputError, load_json
 
     try:
         data = load_json(text, source)  # depth, number and surrogate limits (#12)
     except InputError as error:
         raise ValidationFileError(str(error), code="not-json") from None
-    if not isinstance(data, dict) or ENVELOPE_KEY not in data:
+    if isinstance(data, dict) and SCHEMA_KEY in data:
+        named = parse_schema_name(data[SCHEMA_KEY])
+        if named is not None and named[0] == VALIDATE:
+            return data, named[1], READABLE_VERSIONS
         raise ValidationFileError(
-            f"{source} is not an envkit validate report (no {ENVELOPE_KEY})",
+            f"{source} is not an envkit validate report ({SCHEMA_KEY} is {data[SCHEMA_KEY]!r})",
             code="not-validate-report",
         )
-    return data
+    if isinstance(data, dict) and LEGACY_ENVELOPE_KEY in data:
+        return data, str(data[LEGACY_ENVELOPE_KEY]), LEGACY_READABLE_VERSIONS
+    raise ValidationFileError(
+        f"{source} is not an envkit validate report (no {SCHEMA_KEY})",
+        code="not-validate-report",
+    )
 
 
-def _check_agreement(data: dict[str, Any], report: ValidationReport, source: str) -> None:
+def _check_agreement(
+    data: dict[str, Any], report: ValidationReport, version: str, source: str
+) -> None:
     expected = {
         "node": report.node,
         "verdict": report.verdict.value,
         "exit_status": report.exit_status,
         "summary": summary_counts(report),
     }
-    if report.schema_version != VALIDATION_SCHEMA_VERSION:
+    if report.schema_version != version:
         raise _invalid(source, f"$.report.schema_version is {report.schema_version!r}")
     for key, value in expected.items():
         found = data.get(key)
