@@ -22,7 +22,7 @@ app = typer.Typer(
     name="envkit",
     help="Inspect, diagnose and prove a deep-learning machine.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 
@@ -131,7 +131,9 @@ def _show_version(value: bool) -> None:
 def _root(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version."),
+        typer.Option(
+            "--version", "-V", callback=_show_version, is_eager=True, help="Print the version."
+        ),
     ] = False,
 ) -> None:
     """envkit: run it first on a deep-learning workstation or cloud GPU instance."""
