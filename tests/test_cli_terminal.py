@@ -63,3 +63,86 @@ def test_install_completion_writes_the_users_shell_file(tmp_path: Path) -> None:
     assert bashrc.startswith("# the user's own line\n")
     assert "envkit" in bashrc
     assert list((home / ".bash_completions").glob("envkit*"))
+
+
+# ---- the smoke run from the terminal (the real TensorFlow of the test envs, real MNIST)
+
+TF_PYTHON = (
+    Path(os.environ.get("ENVKIT_TEST_ENVS", "/root/.cache/envkit/test-envs")) / "tf/bin/python"
+)
+MNIST = Path("/work/shared/data/mnist")
+needs_tf = pytest.mark.skipif(
+    not TF_PYTHON.exists() or not MNIST.is_dir(), reason="needs the tf test env and MNIST"
+)
+
+
+@needs_tf
+def test_quick_honours_epochs() -> None:
+    result = envkit(
+        "smoke", "--python", str(TF_PYTHON), "--quick", "--epochs", "2", "--device", "cpu",
+        "--data", str(MNIST), "--json",
+    )  # fmt: skip
+    import json
+
+    (run,) = json.loads(result.stdout)["result"]["runs"]
+    assert run["epochs_planned"] == 2
+    assert len(run["epochs"]) == 2
+
+
+@needs_tf
+def test_gpu_without_a_gpu_is_one_finding_and_no_internal_name() -> None:
+    result = envkit(
+        "smoke", "--python", str(TF_PYTHON), "--quick", "--device", "gpu", "--data", str(MNIST),
+        env={"COLUMNS": "100"},
+    )  # fmt: skip
+    assert result.returncode == 1
+    errors = [line for line in result.stdout.splitlines() if line.startswith("ERROR")]
+    assert len(errors) == 1, result.stdout
+    assert "GpuNotVisible" not in result.stdout + result.stderr
+    assert "gpu-not-visible" not in result.stdout + result.stderr
+    import json
+
+    document = json.loads(
+        envkit(
+            "smoke", "--python", str(TF_PYTHON), "--quick", "--device", "gpu",
+            "--data", str(MNIST), "--json",
+        ).stdout
+    )  # fmt: skip
+    (error,) = [f for f in document["findings"] if f["severity"] == "error"]
+    assert "lists no GPU" in error["evidence"]  # the consequences, folded into the root cause
+    assert "cuInit" in error["evidence"]
+
+
+@needs_tf
+def test_doctor_smoke_prints_the_checks_before_it_trains(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    import envkit.cli.doctor as doctor_cli
+    from envkit.cli import app
+    from envkit.smoke import SmokeResult, SmokeSpec
+
+    printed_before: list[str] = []
+    real = doctor_cli.run_smoke_live
+
+    def watched(target: str | None, spec: SmokeSpec) -> SmokeResult:
+        import sys
+
+        sys.stdout.flush()
+        printed_before.append(sys.stdout.buffer.getvalue().decode())  # type: ignore[attr-defined]
+        assert spec.quick is True
+        return real(target, spec)
+
+    monkeypatch.setattr(doctor_cli, "run_smoke_live", watched)
+    args = ["doctor", "--python", str(TF_PYTHON), "--smoke", "--quick", "--smoke-data", str(MNIST)]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "100"})
+    assert "[✓] TensorFlow" in printed_before[0]
+    assert "Smoke test" not in printed_before[0]
+    out = result.stdout
+    assert out.index("TensorFlow") < out.index("Smoke test") < out.index("trains")
+    assert out.count("Run envkit doctor -v") <= 1
+
+
+def test_doctor_quick_needs_smoke() -> None:
+    result = envkit("doctor", "--quick")
+    assert result.returncode == 2
+    assert "--quick is for --smoke" in result.stderr

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -71,6 +71,9 @@ def doctor(
     offline: Annotated[
         bool, typer.Option("--offline", help="--smoke never downloads MNIST.")
     ] = False,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="--smoke trains one epoch on a subset (seconds).")
+    ] = False,
     output: OutputOption = None,
     force: ForceOption = False,
     from_inputs: FromOption = None,
@@ -96,6 +99,8 @@ def doctor(
             "--from judges what the files hold; "
             "--snapshot, --python, --env, --kernel and --smoke do not mix"
         )
+    if quick and not run_smoke:
+        fail("--quick is for --smoke")
     check_output(output, force)
     from envkit.doctor import diagnose, with_findings
 
@@ -106,8 +111,10 @@ def doctor(
         target = None if snapshot_file else resolve_target(python, env, kernel)
         snapshot = _load_snapshot(snapshot_file) if snapshot_file else _collect(target)
         report = diagnose(snapshot)
+    if run_smoke and target is not None and not (as_json or markdown or redact or output):
+        _doctor_then_smoke(report, target, (smoke_data, offline, quick), verbose)
     if run_smoke and target is not None:
-        report = with_findings(report, _doctor_smoke_findings(target, smoke_data, offline))
+        report = with_findings(report, _doctor_smoke_findings(target, smoke_data, offline, quick))
     text = _doctor_text(report, as_json, markdown, redact, verbose, output)
     if text is not None:
         emit(text, output, force)
@@ -128,11 +135,31 @@ def _collect(target: Target | None) -> Snapshot:
     return collect(target)
 
 
-def _doctor_smoke_findings(target: Target, data: Path | None, offline: bool) -> tuple[Finding, ...]:
+def _doctor_smoke_findings(
+    target: Target, data: Path | None, offline: bool, quick: bool
+) -> tuple[Finding, ...]:
     from envkit.smoke import SmokeSpec, findings_from
 
-    spec = SmokeSpec(data=str(data) if data else None, offline=offline)
+    spec = SmokeSpec(data=str(data) if data else None, offline=offline, quick=quick)
     return findings_from(run_smoke_live(target.python, spec))
+
+
+def _doctor_then_smoke(
+    report: DoctorReport,
+    target: Target,
+    smoke: tuple[Path | None, bool, bool],
+    verbose: bool,
+) -> NoReturn:
+    """On the terminal: the checks at once, then the smoke run's progress and its verdicts."""
+    from envkit.doctor import with_findings
+    from envkit.render.doctor import print_doctor, print_smoke_part
+    from envkit.terminal import SafeConsole
+
+    console = SafeConsole(highlight=False)
+    print_doctor(console, report, verbose=verbose, closing=False)
+    smoke_findings = _doctor_smoke_findings(target, *smoke)
+    print_smoke_part(console, with_findings(report, smoke_findings), verbose=verbose)
+    raise typer.Exit(with_findings(report, smoke_findings).exit_status)
 
 
 def _load_snapshot(path: Path) -> Snapshot:

@@ -73,13 +73,28 @@ COMMAND_INDENT = 8
 MIN_TEXT_WIDTH = 30
 
 
-def print_doctor(console: Console, report: DoctorReport, *, verbose: bool) -> None:
+def print_doctor(
+    console: Console, report: DoctorReport, *, verbose: bool, closing: bool = True
+) -> None:
+    """The doctor's view; without ``closing`` (a smoke part follows) no summary line yet."""
     console.print(Text(f"envkit doctor {report.snapshot.envkit_version}", style="bold"))
     _print_target(console, report.snapshot)
     console.print()
     summaries = {area: area_summary(report.snapshot, area) for area in shown_areas(report.findings)}
     hidden = print_findings(console, report.findings, summaries, verbose=verbose)
     _print_kernels(console, report.snapshot)
+    if not closing:
+        return
+    console.print()
+    console.print(Text(summary_line(report), style=_summary_style(report)), soft_wrap=True)
+    if hidden:
+        console.print(Text("Run envkit doctor -v to see the evidence for every finding.", "dim"))
+
+
+def print_smoke_part(console: Console, report: DoctorReport, *, verbose: bool) -> None:
+    """After :func:`print_doctor` of the checks: the smoke area and the summary of them all."""
+    smoke = tuple(finding for finding in report.findings if finding.area == "smoke")
+    hidden = print_findings(console, smoke, {}, verbose=verbose, areas=["smoke"])
     console.print()
     console.print(Text(summary_line(report), style=_summary_style(report)), soft_wrap=True)
     if hidden:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from envkit.inputs.logs import read_log
@@ -152,9 +153,12 @@ def findings_from(result: SmokeResult, snapshot: Snapshot | None = None) -> tupl
     """
     found: list[Finding] = []
     found.extend(_failure_findings(result))
-    found.extend(_diagnosis_findings(result, snapshot))
-    if result.gpu_missing:
+    diagnosed = _one_per_gpu_cause(_diagnosis_findings(result, snapshot))
+    if result.gpu_missing and any(kind is LineKind.GPU_SETUP for kind, _, _ in diagnosed):
+        diagnosed = _fold_into_root(diagnosed, _gpu_missing_evidence(result))
+    elif result.gpu_missing:
         found.append(_gpu_missing(result))
+    found.extend(finding for _, _, finding in diagnosed)
     for run in result.runs:
         found.extend(_run_findings(result, run))
     found.extend(_speedup_findings(result))
@@ -249,12 +253,49 @@ def _failure_findings(result: SmokeResult) -> list[Finding]:
     ]
 
 
-def _diagnosis_findings(result: SmokeResult, snapshot: Snapshot | None) -> list[Finding]:
+_Diagnosed = tuple[LineKind, str, Finding]
+"""A finding drawn from a log line, with the line's kind and cause."""
+_ROOT_CAUSES = ("no-cuda-driver", "driver-library-mismatch", "driver-too-old")
+"""Driver causes, most upstream first: with one of them logged, cuInit's failure follows from it."""
+_CUINIT_CAUSES = frozenset({"cuinit-no-device", "cuinit-unknown", "cuinit-failed"})
+
+
+def _one_per_gpu_cause(diagnosed: list[_Diagnosed]) -> list[_Diagnosed]:
+    """A driver the framework cannot use also fails cuInit: one finding, the driver's, whose
+    evidence names the cuInit line too."""
+    causes = {cause for _, cause, _ in diagnosed}
+    if not causes & set(_ROOT_CAUSES) or not causes & _CUINIT_CAUSES:
+        return diagnosed
+    followers = [finding for _, cause, finding in diagnosed if cause in _CUINIT_CAUSES]
+    kept = [entry for entry in diagnosed if entry[1] not in _CUINIT_CAUSES]
+    then = "; then, as follows from it, " + "; ".join(
+        finding.evidence.removeprefix("the framework logged: ") for finding in followers
+    )
+    return _fold_into_root(kept, then)
+
+
+def _fold_into_root(diagnosed: list[_Diagnosed], evidence: str) -> list[_Diagnosed]:
+    """``evidence`` added to the GPU-setup finding that is the root cause (the most upstream)."""
+    gpu = [entry for entry in diagnosed if entry[0] is LineKind.GPU_SETUP]
+    rank = {cause: number for number, cause in enumerate(_ROOT_CAUSES)}
+    root = min(gpu, key=lambda entry: rank.get(entry[1], len(rank)))
+    kind, cause, finding = root
+    folded = dataclasses.replace(finding, evidence=finding.evidence + evidence)
+    return [(kind, cause, folded) if entry is root else entry for entry in diagnosed]
+
+
+def _gpu_missing_evidence(result: SmokeResult) -> str:
+    stack = result.stack
+    backend = stack.backend if stack else "the framework"
+    return f"; so with --device {result.spec.device}, {backend} lists no GPU"
+
+
+def _diagnosis_findings(result: SmokeResult, snapshot: Snapshot | None) -> list[_Diagnosed]:
     all_passed = bool(result.runs) and all(r.verdict is Verdict.PASS for r in result.runs)
     gpu_trouble = result.gpu_missing or any(
         r.device == "gpu" and r.verdict is not Verdict.PASS for r in result.runs
     )
-    found = []
+    found: list[_Diagnosed] = []
     for diagnosis in result.diagnoses:
         if diagnosis.kind is LineKind.NOISE:
             continue
@@ -265,10 +306,14 @@ def _diagnosis_findings(result: SmokeResult, snapshot: Snapshot | None) -> list[
         if known is None or diagnosis.cause in _VERDICT_CAUSES:
             if not _failure_says_it(diagnosis, result):
                 check = known[0] if known else _TABLE_CHECKS.get(diagnosis.cause, LOG_LINE)
-                found.extend(_table_finding(diagnosis, severity, result, snapshot, check))
+                found.extend(
+                    (diagnosis.kind, diagnosis.cause, finding)
+                    for finding in _table_finding(diagnosis, severity, result, snapshot, check)
+                )
             continue
         check, title, fix, link = known
-        found.append(check.finding(severity, title, _evidence(diagnosis), _fix(fix, result), link))
+        finding = check.finding(severity, title, _evidence(diagnosis), _fix(fix, result), link)
+        found.append((diagnosis.kind, diagnosis.cause, finding))
     return found
 
 

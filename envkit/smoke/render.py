@@ -128,11 +128,6 @@ class SmokeProgress:
     def _on_run_end(self, fields: dict[str, Any]) -> None:
         self._status("next")
 
-    def _on_error(self, fields: dict[str, Any]) -> None:
-        self.progress.console.print(
-            Text(f"  {fields.get('type')}: {str(fields.get('message'))[:200]}", style="red")
-        )
-
 
 def _metrics(fields: dict[str, Any]) -> str:
     loss, acc = fields.get("loss"), fields.get("acc")

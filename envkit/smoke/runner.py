@@ -66,7 +66,7 @@ def plan_runs(spec: SmokeSpec) -> list[dict[str, Any]]:
     for model in spec.models or MODELS:
         plan: dict[str, Any] = {"model": model, "gpu_only": default and model != "mlp"}
         if spec.quick:
-            plan.update(epochs=1, train_limit=QUICK_TRAIN, test_limit=QUICK_TEST)
+            plan.update(epochs=spec.epochs or 1, train_limit=QUICK_TRAIN, test_limit=QUICK_TEST)
         elif model == "mlp" or spec.epochs is not None:
             plan.update(epochs=spec.epochs or 5, train_limit=None, test_limit=None)
         else:
