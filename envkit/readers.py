@@ -104,7 +104,9 @@ def load_json(text: str, source: str) -> Any:
         )
     except json.JSONDecodeError as error:
         raise InputError(
-            f"{source} is not JSON ({error.msg} at line {error.lineno})", "not-json"
+            # json's own message for a control character ends in "at": not "at at line 1"
+            f"{source} is not JSON ({error.msg.removesuffix(' at')} at line {error.lineno})",
+            "not-json",
         ) from None
     except RecursionError:  # pragma: no cover -- json_depth caught it first
         raise InputError(f"{source} is nested too deeply", "too-deep") from None

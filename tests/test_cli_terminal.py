@@ -146,3 +146,12 @@ def test_doctor_quick_needs_smoke() -> None:
     result = envkit("doctor", "--quick")
     assert result.returncode == 2
     assert "--quick is for --smoke" in result.stderr
+
+
+def test_json_with_a_control_character_says_at_line_once(tmp_path: Path) -> None:
+    snapshot = tmp_path / "snapshot.json"
+    snapshot.write_text('{"os": "a\tb"}')  # json's own message: "Invalid control character at"
+    result = envkit("doctor", "--snapshot", str(snapshot))
+    assert result.returncode == 2
+    assert "at at" not in result.stderr
+    assert "Invalid control character at line 1" in result.stderr

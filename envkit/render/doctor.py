@@ -42,6 +42,7 @@ from envkit.model import (
     Unavailable,
 )
 from envkit.render.report import GIB, SEPARATOR, unavailable_text, wrap_parts
+from envkit.render.wrap import fix_lines
 
 AREA_TITLES = {
     "system": "System",
@@ -348,8 +349,10 @@ def _print_fix(console: Console, commands: tuple[str, ...]) -> None:
     console.print(Text.assemble(" " * DETAIL_INDENT, ("Fix:", "bold")))
     for command in (line for entry in commands for line in entry.splitlines()):
         style = "dim" if command.lstrip().startswith("#") else "cyan"
-        # soft_wrap: rich neither wraps nor crops it; a command is never broken across lines.
-        console.print(Text.assemble(" " * COMMAND_INDENT, (command, style)), soft_wrap=True)
+        # soft_wrap: rich neither wraps nor crops it; a command is never broken across lines,
+        # a comment wraps at spaces and keeps its # (envkit.render.wrap).
+        for line in fix_lines(command, console.width - COMMAND_INDENT):
+            console.print(Text.assemble(" " * COMMAND_INDENT, (line, style)), soft_wrap=True)
 
 
 def _print_link(console: Console, link: str) -> None:

@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Any
 
 from rich.console import Console
+from rich.measure import Measurement
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -18,6 +19,8 @@ from rich.text import Text
 from envkit.codec import encode
 from envkit.envelope import SMOKE, envelope
 from envkit.model import Finding
+from envkit.render.report import SEPARATOR, wrap_parts
+from envkit.render.wrap import fix_lines
 from envkit.smoke.model import LineKind, SmokeResult, SmokeRun, Verdict
 from envkit.smoke.report import SmokeReport, exit_code_of
 from envkit.smoke.runner import JobEvent
@@ -183,6 +186,22 @@ def _row(run: SmokeRun, *, wide: bool) -> list[str | Text]:
     return cells
 
 
+def print_stacked(console: Console, result: SmokeResult) -> None:
+    """The table as one block per run, for a console too narrow for its columns."""
+    for run in result.runs:
+        cells = _row(run, wide=False)
+        verdict = cells[-1]
+        console.print(Text.assemble(f"{run.model} on {cells[1]}: ", verdict), soft_wrap=True)
+        facts = SEPARATOR.join(
+            f"{name} {cell}" for name, cell in zip(STACKED_NAMES, cells[2:-1], strict=True)
+        )
+        for line in wrap_parts(facts, max(30, console.width - 2)):
+            console.print(Text("  " + line), soft_wrap=True)
+
+
+STACKED_NAMES = ("epochs", "train acc", "test acc", "samples/s")
+
+
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
@@ -229,14 +248,31 @@ def summary_lines(result: SmokeResult) -> list[str]:
 
 def print_result(console: Console, result: SmokeResult, findings: Iterable[Finding] = ()) -> None:
     if result.runs:
-        console.print(result_table(result, wide=console.width >= WIDE_TABLE_COLUMNS))
+        table = result_table(result, wide=console.width >= WIDE_TABLE_COLUMNS)
+        if (
+            Measurement.get(console, console.options.update_width(1000), table).maximum
+            <= console.width
+        ):
+            console.print(table)
+        else:  # never a header cut to "mo…": one block per run instead
+            print_stacked(console, result)
     for line in summary_lines(result):
-        console.print(Text(line))
+        label, _, body = line.partition("  ")
+        head = label + "  " + " " * (len(body) - len(body.lstrip()))
+        first, *rest = wrap_parts(body.lstrip(), max(30, console.width - len(head)))
+        console.print(Text(head + first), soft_wrap=True)
+        for more in rest:
+            console.print(Text(" " * len(head) + more), soft_wrap=True)
     for finding in findings:
         style = {"error": "red", "warning": "yellow", "info": "dim"}[finding.severity.value]
-        console.print(Text(f"{finding.severity.value.upper():7} {finding.title}", style=style))
-        for fix in finding.fix:
-            console.print(Text(f"        {fix}", style="cyan"))
+        head = f"{finding.severity.value.upper():7} "
+        title, *rest = wrap_parts(finding.title, max(30, console.width - len(head)))
+        console.print(Text(head + title, style=style), soft_wrap=True)
+        for line in rest:
+            console.print(Text(" " * len(head) + line, style=style), soft_wrap=True)
+        for fix in (line for entry in finding.fix for line in entry.splitlines()):
+            for line in fix_lines(fix, console.width - 8):
+                console.print(Text(f"        {line}", style="cyan"), soft_wrap=True)
     console.print(
         Text(
             f"verdict: {result.verdict.value.upper()}",

@@ -53,7 +53,9 @@ Group = tuple[str, list[CheckResult]]
 
 def print_validation(console: Console, report: ValidationReport, *, verbose: bool) -> None:
     for line in header_lines(report):
-        console.print(Text(line), soft_wrap=True)
+        label, colon, body = line.partition(": ")
+        head = Text(label + colon) if colon and " " not in label else Text("")
+        _print_wrapped(console, head, body if head else line, indent=head.cell_len or 2)
     console.print()
     id_width = max((len(result.check_id) for result in report.results), default=0)
     hidden = False
@@ -64,7 +66,13 @@ def print_validation(console: Console, report: ValidationReport, *, verbose: boo
     if not report.results:
         console.print(Text("No check ran.", style="bold red"))
     console.print()
-    console.print(Text(summary_line(report), style=VERDICT_STYLES[report.verdict]), soft_wrap=True)
+    label, _, verdict = summary_line(report).partition(": ")
+    hang = len(label) + 2
+    first, *rest = wrap_parts(verdict, max(MIN_TEXT_WIDTH, console.width - hang))
+    style = VERDICT_STYLES[report.verdict]
+    console.print(Text(f"{label}: {first}", style=style), soft_wrap=True)
+    for line in rest:
+        console.print(Text(" " * hang + line, style=style), soft_wrap=True)
     if hidden:
         console.print(Text("Run with -v to see the evidence for every check.", style="dim"))
 

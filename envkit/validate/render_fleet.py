@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from collections import Counter
 from typing import Any
 
@@ -86,16 +87,32 @@ def _problem_json(problem: FileProblem) -> dict[str, Any]:
     }
 
 
+TABLE_MAX_COLUMNS = 100
+"""The node table never gets wider than this, whatever the terminal."""
+
+
 def print_fleet(console: Console, summary: FleetSummary) -> None:
-    for line in fleet_lines(summary):
+    width = min(console.width, TABLE_MAX_COLUMNS)
+    for line in fleet_lines(summary, width):
         style = "bold" if line and not line.startswith(" ") else None
-        console.print(Text(line, style=style or ""), soft_wrap=True)
+        for part in _hanging(line, console.width):
+            console.print(Text(part, style=style or ""), soft_wrap=True)
 
 
-def fleet_lines(summary: FleetSummary) -> list[str]:
+def _hanging(line: str, width: int) -> list[str]:
+    """``line`` wrapped at spaces, continuation lines indented two past its own indent."""
+    if len(line) <= width:
+        return [line]
+    indent = " " * (len(line) - len(line.lstrip()) + 2)
+    return textwrap.wrap(
+        line, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
+    ) or [line]
+
+
+def fleet_lines(summary: FleetSummary, width: int = TABLE_MAX_COLUMNS) -> list[str]:
     """The whole text view, as plain lines: table, drain list, outliers, problems, verdict."""
     lines = [f"envkit fleet summary · {_nodes_phrase(len(summary.nodes))}", ""]
-    lines += matrix_lines(summary)
+    lines += matrix_lines(summary, width)
     for title, body in (
         ("Drain", [f"  {e.node}  {e.reason}" for e in summary.drain]),
         ("Outliers", [f"  {_outlier_text(o)}" for o in summary.outliers]),
@@ -107,24 +124,46 @@ def fleet_lines(summary: FleetSummary) -> list[str]:
     return [*lines, "", fleet_summary_line(summary)]
 
 
-def matrix_lines(summary: FleetSummary) -> list[str]:
-    """Nodes x checks; checks that passed on every node are counted, not shown."""
+def matrix_lines(summary: FleetSummary, width: int = TABLE_MAX_COLUMNS) -> list[str]:
+    """Nodes x checks; checks that passed on every node are counted, not shown. Headed by the
+    check ids where that fits ``width``, else by numbers and a key; stacked (a node, then its
+    checks that did not pass) where even that does not fit."""
     if not summary.nodes:
         return ["No readable report."]
     shown = [cid for cid in summary.check_ids if not _passed_everywhere(summary, cid)]
-    header = ["node", "verdict", *shown]
+    hidden = len(summary.check_ids) - len(shown)
+    note = f"  ({_checks_phrase(hidden)} passed on every node, not shown)" if hidden else None
     rows = [
         [row.node, row.verdict.value.upper(), *(_cell(row.cell(cid)) for cid in shown)]
         for row in summary.nodes
     ]
+    table = _table(["node", "verdict", *shown], rows)
+    if max(map(len, table)) > width:
+        numbers = [str(number) for number in range(1, len(shown) + 1)]
+        table = _table(["node", "verdict", *numbers], rows)
+        table += [f"  {number}  {cid}" for number, cid in zip(numbers, shown, strict=True)]
+        if max(map(len, table)) > width:
+            table = _stacked(summary, shown)
+    return [*table, *([note] if note else [])]
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(len(line[i]) for line in [header, *rows]) for i in range(len(header))]
-    table = [
+    return [
         "  " + "  ".join(t.ljust(w) for t, w in zip(line, widths, strict=True)).rstrip()
         for line in [header, *rows]
     ]
-    hidden = len(summary.check_ids) - len(shown)
-    note = f"  ({_checks_phrase(hidden)} passed on every node, not shown)" if hidden else None
-    return [*table, *([note] if note else [])]
+
+
+def _stacked(summary: FleetSummary, shown: list[str]) -> list[str]:
+    lines = []
+    for row in summary.nodes:
+        lines.append(f"  {row.node}  {row.verdict.value.upper()}")
+        for cid in shown:
+            verdict = row.cell(cid)
+            if verdict is not Verdict.PASS:
+                lines.append(f"    {_cell(verdict):4}  {cid}")
+    return lines
 
 
 def _passed_everywhere(summary: FleetSummary, check_id: str) -> bool:
