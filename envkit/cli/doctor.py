@@ -102,7 +102,7 @@ def doctor(
     if quick and not run_smoke:
         fail("--quick is for --smoke")
     check_output(output, force)
-    from envkit.doctor import diagnose, with_findings
+    from envkit.doctor import diagnose
 
     target = None
     if from_inputs:
@@ -111,10 +111,9 @@ def doctor(
         target = None if snapshot_file else resolve_target(python, env, kernel)
         snapshot = _load_snapshot(snapshot_file) if snapshot_file else _collect(target)
         report = diagnose(snapshot)
-    if run_smoke and target is not None and not (as_json or markdown or redact or output):
-        _doctor_then_smoke(report, target, (smoke_data, offline, quick), verbose)
     if run_smoke and target is not None:
-        report = with_findings(report, _doctor_smoke_findings(target, smoke_data, offline, quick))
+        on_terminal = not (as_json or markdown or redact or output)
+        report = _with_smoke(report, target, (smoke_data, offline, quick), verbose, on_terminal)
     text = _doctor_text(report, as_json, markdown, redact, verbose, output)
     if text is not None:
         emit(text, output, force)
@@ -142,6 +141,21 @@ def _doctor_smoke_findings(
 
     spec = SmokeSpec(data=str(data) if data else None, offline=offline, quick=quick)
     return findings_from(run_smoke_live(target.python, spec))
+
+
+def _with_smoke(
+    report: DoctorReport,
+    target: Target,
+    smoke: tuple[Path | None, bool, bool],
+    verbose: bool,
+    on_terminal: bool,
+) -> DoctorReport:
+    """The report with the smoke run's findings; on the terminal, the checks print first."""
+    from envkit.doctor import with_findings
+
+    if on_terminal:
+        _doctor_then_smoke(report, target, smoke, verbose)
+    return with_findings(report, _doctor_smoke_findings(target, *smoke))
 
 
 def _doctor_then_smoke(
