@@ -188,3 +188,52 @@ def test_no_color_means_no_colour_codes() -> None:
         timeout=120, check=False,
     )  # fmt: skip
     assert "\x1b[" in coloured.stdout  # the test can tell: colour is on without NO_COLOR
+
+
+# ---- the smoke progress line: rich's columns, honest phases, one width throughout
+
+
+def _progress_frames() -> list[str]:
+    from envkit.jobs.state import JobEvent
+    from envkit.smoke.render import SmokeProgress
+
+    console = Console(file=io.StringIO(), width=150, color_system=None)
+    show = SmokeProgress(console)
+    frames: list[str] = []
+
+    def frame() -> None:
+        with console.capture() as captured:
+            console.print(show.progress.get_renderable())
+        frames.append(captured.get().rstrip("\n").splitlines()[-1])  # the live line
+
+    run = {"model": "mlp", "device": "cpu"}
+    events = [
+        ("hello", {}),
+        ("phase", {"phase": "import", "backend": "tensorflow"}),
+        ("ready", {"backend": "tensorflow", "versions": {}, "gpus": []}),
+        ("data", {"source": "file"}),
+        ("run_start", {**run, "epochs": 2, "steps_per_epoch": 469}),
+        ("batch", {**run, "batch": 1, "loss": 2.3, "acc": 0.1}),
+        ("batch", {**run, "batch": 300, "loss": 0.31234, "acc": 0.91234}),
+        ("epoch", {**run, "epoch": 1, "loss": 0.3, "acc": 0.9, "seconds": 2.0}),
+        ("batch", {**run, "batch": 469, "loss": 0.1, "acc": 0.97}),
+        ("epoch", {**run, "epoch": 2, "loss": 0.1, "acc": 0.97, "seconds": 2.0}),
+        ("run_end", run),
+    ]
+    with show:
+        for number, (name, fields) in enumerate(events):
+            show(JobEvent(name, fields, float(number)))
+            frame()
+    return frames
+
+
+def test_progress_phases_are_honest_and_the_width_steady() -> None:
+    frames = _progress_frames()
+    text = "\n".join(frames)
+    assert "None" not in text and "next" not in text
+    for phase in ("starting the interpreter", "importing tensorflow", "loading the data",
+                  "building the network", "mlp on CPU · epoch 1/2", "mlp on CPU · epoch 2/2",
+                  "mlp on CPU · testing", "mlp on CPU done"):  # fmt: skip
+        assert phase in text, text
+    assert "300/469" in text  # rich's M of N
+    assert len({len(line) for line in frames}) == 1, frames  # one width, first to last

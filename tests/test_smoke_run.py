@@ -75,7 +75,7 @@ def test_progress_and_table_render_from_a_real_run(tmp_path: Path) -> None:
         result = run_smoke(python, SmokeSpec(quick=True, data=str(folder)), show)
     print_result(console, result, findings_from(result))
     text = console.file.getvalue()  # type: ignore[attr-defined]
-    assert "mlp cpu epoch 1/1" in text and "loss" in text
+    assert "mlp on CPU · epoch 1/1" in text and "loss" in text
     assert "MNIST-format data (not the canonical MNIST)" in text
     assert result.data is not None and result.data.kind == "mnist-format"
     assert any(f.check_id == "smoke.data" and f.severity is Severity.WARNING

@@ -12,8 +12,17 @@ from typing import Any
 
 from rich.console import Console
 from rich.measure import Measurement
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Column, Table
 from rich.text import Text
 
 from envkit.codec import encode
@@ -29,24 +38,43 @@ MIB = 1024**2
 _VERDICT_STYLE = {Verdict.PASS: "green", Verdict.FAIL: "red", Verdict.ERROR: "red"}
 
 
+class StepsColumn(MofNCompleteColumn):
+    """Rich's M-of-N column, blank for a phase that has no steps (never ``0/None``)."""
+
+    def render(self, task: Task) -> Text:
+        return super().render(task) if task.total is not None else Text("")
+
+
+class RateColumn(ProgressColumn):
+    """Batches per second from rich's own speed estimate; blank until there is one."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        if task.total is None or not speed:
+            return Text("")
+        shown = f"{speed / 1000:.1f}k" if speed >= 1000 else f"{speed:.0f}"
+        return Text(f"{shown} batch/s", style="progress.data.speed")
+
+
+PHASE_COLUMNS = 26
+"""Width of the phase name: the longest, 'cnn on GPU · epoch 10/10', fits; wider ones fold to …"""
+METRIC_COLUMNS = 25
+"""Width of 'loss 0.1234 · acc 0.9876', so that the bar never shrinks as the numbers change."""
+
+
 class SmokeProgress:
     """``with SmokeProgress(console) as show: run_smoke(python, spec, on_event=show)``.
 
-    One bar per epoch, advanced by the job's throttled batch events, with the running loss and
-    accuracy; a line per finished epoch stays on screen.
+    One task whose description names the phase truthfully (starting, importing, loading the
+    data, model on device · epoch M/N, evaluating); during an epoch rich's own columns show
+    the batches done of the epoch's (M/N), the elapsed time and the rate. Every column has a
+    fixed width, so the line keeps its width from the first event to the last. A line per
+    finished epoch stays on screen; an error is left to the result's findings.
     """
 
     def __init__(self, console: Console) -> None:
         self.console = console
-        self.progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TextColumn("{task.fields[metrics]}"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        )
+        self.progress = progress_display(console)
         self.task: TaskID | None = None
         self.run: dict[str, Any] = {}
         self.started = False
@@ -80,7 +108,7 @@ class SmokeProgress:
         self.task = self.progress.add_task(text, total=total, metrics="")
 
     def _on_phase(self, fields: dict[str, Any]) -> None:
-        self._status(f"importing {fields.get('backend', 'the framework')}")
+        self._status(f"importing {fields.get('backend') or 'the framework'}")
 
     def _on_ready(self, fields: dict[str, Any]) -> None:
         versions = fields.get("versions") or {}
@@ -98,15 +126,18 @@ class SmokeProgress:
         source = fields.get("source")
         if source == "synthetic":
             self.progress.console.print(Text("data: synthetic digits (not MNIST)", style="yellow"))
+        self._status("building the network")
 
     def _on_run_start(self, fields: dict[str, Any]) -> None:
         self.run = dict(fields)
         self._epoch_bar(1)
 
+    def _where(self) -> str:
+        return f"{self.run.get('model', '?')} on {str(self.run.get('device', '?')).upper()}"
+
     def _epoch_bar(self, epoch: int) -> None:
-        run = self.run
-        label = f"{run['model']} on {run['device']} · epoch {epoch}/{run['epochs']}"
-        self._status(label, total=int(run.get("steps_per_epoch") or 1))
+        label = f"{self._where()} · epoch {epoch}/{self.run.get('epochs', '?')}"
+        self._status(label, total=int(self.run.get("steps_per_epoch") or 1))
 
     def _on_batch(self, fields: dict[str, Any]) -> None:
         if self.task is not None:
@@ -115,21 +146,38 @@ class SmokeProgress:
             )
 
     def _on_epoch(self, fields: dict[str, Any]) -> None:
-        run = self.run
         epoch = int(fields.get("epoch") or 0)
         self.progress.console.print(
             Text(
-                f"  {run.get('model')} {run.get('device')} epoch {epoch}/{run.get('epochs')}  "
+                f"  {self._where()} · epoch {epoch}/{self.run.get('epochs')}  "
                 f"{_metrics(fields)}  {float(fields.get('seconds') or 0):.1f} s"
             )
         )
-        if epoch < int(run.get("epochs") or 0):
+        if epoch < int(self.run.get("epochs") or 0):
             self._epoch_bar(epoch + 1)
         else:
-            self._status("evaluating on the test set")
+            self._status(f"{self._where()} · testing")
 
     def _on_run_end(self, fields: dict[str, Any]) -> None:
-        self._status("next")
+        self._status(f"{self._where()} done")
+
+
+def progress_display(console: Console) -> Progress:
+    """The live line: phase, bar, M/N batches, loss and accuracy, elapsed, rate; fixed widths."""
+    return Progress(
+        TextColumn(
+            "{task.description}",
+            table_column=Column(width=PHASE_COLUMNS, no_wrap=True, overflow="ellipsis"),
+        ),
+        BarColumn(bar_width=16),
+        StepsColumn(table_column=Column(width=9, justify="right")),
+        TextColumn("{task.fields[metrics]}", table_column=Column(width=METRIC_COLUMNS)),
+        TimeElapsedColumn(table_column=Column(width=7)),
+        RateColumn(table_column=Column(width=15, justify="right", no_wrap=True)),
+        console=console,
+        transient=True,
+        expand=False,
+    )
 
 
 def _metrics(fields: dict[str, Any]) -> str:
