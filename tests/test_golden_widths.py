@@ -237,3 +237,15 @@ def test_progress_phases_are_honest_and_the_width_steady() -> None:
         assert phase in text, text
     assert "300/469" in text  # rich's M of N
     assert len({len(line) for line in frames}) == 1, frames  # one width, first to last
+
+
+def test_report_starts_with_the_nvidia_smi_view() -> None:
+    text = rendered(lambda c: print_report(c, synthetic_gpu_workstation()), 100)
+    lines = text.splitlines()
+    assert lines[2] == "GPUs"
+    assert lines[3].split() == ["Driver", "550.54.15", "·", "CUDA", "≤", "12.4"]
+    gpu0 = next(line for line in lines if line.startswith("  GPU 0"))
+    assert "0.5 / 80.0 GiB used" in gpu0 and "°C" in gpu0 and "W limit" in gpu0
+    processes = next(line for line in lines if line.startswith("  Processes"))
+    assert "pid 4242 compute" in processes
+    assert lines.index("GPUs") < lines.index("System") < lines.index("NVIDIA")

@@ -37,6 +37,7 @@ SHOWN_PACKAGES = ("tensorflow", "keras", "tf-keras", "numpy", "jax", "torch", "p
 
 def report_sections(snapshot: Snapshot, *, verbose: bool = False) -> list[Section]:
     return [
+        ("GPUs", gpu_view_rows(snapshot)),
         ("System", _system_rows(snapshot)),
         ("NVIDIA", _nvidia_rows(snapshot)),
         ("Python", _python_rows(snapshot.python, verbose=verbose)),
@@ -160,13 +161,44 @@ def _disk_text(disk: DiskInfo) -> str:
 
 def _nvidia_rows(snapshot: Snapshot) -> list[Row]:
     rows = [("Kernel", _kernel_text(snapshot.nvidia_kernel))]
-    if isinstance(snapshot.nvml, Unavailable):
-        rows.append(("NVML", unavailable_text(snapshot.nvml)))
-    else:
+    if not isinstance(snapshot.nvml, Unavailable):  # unavailable: said once, in the GPU view
         rows.append(("Driver", _driver_text(snapshot.nvml)))
         rows += [(f"GPU {gpu.index}", _gpu_text(gpu)) for gpu in snapshot.nvml.gpus]
     rows.append(("CUDA_VISIBLE_DEVICES", _visible_text(snapshot.cuda_visible_devices)))
     return rows
+
+
+def gpu_view_rows(snapshot: Snapshot) -> list[Row]:
+    """What nvidia-smi shows first: the driver and the CUDA it supports, a line per GPU (memory
+    used of total, temperature, power limit), and the processes on the GPUs. GPU utilisation
+    and power draw are not in the snapshot, so they are not shown."""
+    nvml = snapshot.nvml
+    if isinstance(nvml, Unavailable):
+        return [("NVML", unavailable_text(nvml))]
+    cuda = f"CUDA ≤ {nvml.cuda_driver_version}" if nvml.cuda_driver_version else "CUDA ≤ ?"
+    rows = [("Driver", _join([nvml.driver_version, cuda]))]
+    rows += [(f"GPU {gpu.index}", _gpu_view_text(gpu)) for gpu in nvml.gpus] or [("GPUs", "none")]
+    processes = [
+        f"GPU {gpu.index}: pid {p.pid} {p.kind} {gib(p.used_memory_bytes)}"
+        for gpu in nvml.gpus
+        for p in gpu.processes
+    ]
+    rows.append(("Processes", _join(processes) or "none"))
+    return rows
+
+
+def _gpu_view_text(gpu: GpuInfo) -> str:
+    if gpu.error is not None:
+        return unavailable_text(gpu.error)
+    used = gib(gpu.memory_used_bytes).removesuffix(" GiB")
+    return _join(
+        [
+            gpu.name,
+            f"{used} / {gib(gpu.memory_total_bytes)} used",
+            f"{gpu.temperature_c} °C" if gpu.temperature_c is not None else None,
+            f"{gpu.power_limit_watts:.0f} W limit" if gpu.power_limit_watts is not None else None,
+        ]
+    )
 
 
 def _kernel_text(kernel: NvidiaKernelInfo | Unavailable) -> str:
