@@ -404,7 +404,11 @@ def _print_target(console: Console, snapshot: Snapshot) -> None:
 
     line = target_line(snapshot)
     if line is not None:
-        console.print(Text(line, style="dim"), soft_wrap=True)
+        first, *rest = wrap_parts(line, max(MIN_TEXT_WIDTH, console.width))
+        console.print(Text(first, style="dim"), soft_wrap=True)
+        for more in wrap_parts(" ".join(rest), max(MIN_TEXT_WIDTH, console.width - 2)):
+            if more:
+                console.print(Text("  " + more, style="dim"), soft_wrap=True)
 
 
 def _print_kernels(console: Console, snapshot: Snapshot) -> None:

@@ -58,8 +58,12 @@ def print_report(console: Console, snapshot: Snapshot, *, verbose: bool = False)
     from envkit.render.target import target_line
 
     console.print(Text(f"envkit {snapshot.envkit_version} · snapshot taken {snapshot.taken_at}"))
-    if target_line(snapshot):
-        console.print(Text(target_line(snapshot) or ""), soft_wrap=True)
+    line = target_line(snapshot)
+    if line:
+        first, *rest = wrap_parts(line, max(20, console.width))
+        console.print(Text(first), soft_wrap=True)
+        for more in wrap_parts(" ".join(rest), max(20, console.width - 2)) if rest else []:
+            console.print(Text("  " + more), soft_wrap=True)
     for title, rows in report_sections(snapshot, verbose=verbose):
         console.print()
         console.print(Text(title, style="bold"))
