@@ -51,7 +51,7 @@ from envkit.probes.system import CONTAINER_GPU_VARIABLES
 from envkit.probes.visible_devices import parse_visible_devices
 from envkit.smoke import classify
 from envkit.smoke.findings import findings_from, smoke_check_id
-from envkit.smoke.model import JobFailure, SmokeResult, SmokeSpec, StackInfo, Verdict
+from envkit.smoke.model import JobFailure, RunVerdict, SmokeResult, SmokeSpec, StackInfo
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "tests" / "cases"
 GIB = 1024**3
@@ -293,7 +293,7 @@ def judge_stderr(text: str, smoke: Mapping[str, Any]) -> tuple[Finding, ...]:
         wall_seconds=0.0,
         peak_rss_bytes=None,
         speedup=None,
-        verdict=Verdict.ERROR,
+        verdict=RunVerdict.ERROR,
     )
     return findings_from(result)
 

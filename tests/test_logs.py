@@ -16,7 +16,7 @@ from envkit.inputs.logs import neutralise, read_log
 from envkit.knowledge import logs as log_table
 from envkit.model import CpuInfo, Finding, NvidiaKernelInfo, Severity, Snapshot, Unavailable
 from envkit.rules.logs import log_checks, log_findings
-from envkit.smoke import SmokeSpec, Verdict, findings_from
+from envkit.smoke import RunVerdict, SmokeSpec, findings_from
 from envkit.smoke import classify as smoke_classify
 from envkit.smoke.model import Diagnosis, LineKind, SmokeResult
 from tests.rules_support import healthy, replace_os, with_tensorflow
@@ -476,7 +476,7 @@ def _gpu_run_with(diagnosis: Diagnosis) -> SmokeResult:
     return SmokeResult(
         spec=SmokeSpec(device="gpu"), python="/env/bin/python", stack=None, data=None, runs=(),
         failure=None, gpu_requested=True, gpu_missing=True, diagnoses=(diagnosis,),
-        wall_seconds=1.0, peak_rss_bytes=None, speedup=None, verdict=Verdict.ERROR,
+        wall_seconds=1.0, peak_rss_bytes=None, speedup=None, verdict=RunVerdict.ERROR,
     )  # fmt: skip
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from envkit.model import Severity
-from envkit.smoke import LineKind, SmokeSpec, Verdict, findings_from, run_smoke
+from envkit.smoke import LineKind, RunVerdict, SmokeSpec, findings_from, run_smoke
 from envkit.smoke.classify import classify
 from tests.envs import fake_python, python_without_tensorflow, require_test_env
 
@@ -42,7 +42,7 @@ def test_sigill_on_import(tmp_path: Path) -> None:
     result = run_smoke(sys.executable, SmokeSpec(quick=True, offline=True), env=env)
     assert result.failure is not None
     assert (result.failure.signal_name, result.failure.stage) == ("SIGILL", "import")
-    assert result.verdict is Verdict.ERROR and not result.runs
+    assert result.verdict is RunVerdict.ERROR and not result.runs
     (finding,) = [f for f in findings_from(result) if f.severity is Severity.ERROR]
     assert finding.check_id == "smoke.import-sigill"
     assert "AVX" in finding.title and any("/proc/cpuinfo" in line for line in finding.fix)
@@ -97,7 +97,7 @@ def test_not_an_interpreter(tmp_path: Path) -> None:
     result = run_smoke(str(python), SmokeSpec(quick=True, offline=True))
     assert result.failure is not None and result.failure.stage == "start"
     assert "status 7" in result.failure.message
-    assert result.verdict is Verdict.ERROR
+    assert result.verdict is RunVerdict.ERROR
 
 
 def test_missing_interpreter() -> None:
@@ -175,7 +175,7 @@ def test_standin_lines_are_harmless_where_no_gpu_was_asked_for(tmp_path: Path) -
         python, SmokeSpec(quick=True, offline=True, device="cpu"),
         env=dict(os.environ, KERAS_HOME=str(tmp_path)),
     )  # fmt: skip
-    assert result.verdict is Verdict.PASS
+    assert result.verdict is RunVerdict.PASS
     kinds = {d.cause: d.kind for d in result.diagnoses}
     assert kinds["duplicate-registration"] is LineKind.NOISE
     assert kinds["tensorrt-missing"] is LineKind.NOISE

@@ -14,7 +14,7 @@ import pytest
 from rich.console import Console
 
 from envkit.model import Severity
-from envkit.smoke import JobEvent, LineKind, SmokeSpec, Verdict, findings_from, run_smoke
+from envkit.smoke import JobEvent, LineKind, RunVerdict, SmokeSpec, findings_from, run_smoke
 from envkit.smoke.render import SmokeProgress, print_result, smoke_json
 from tests.envs import require_test_env
 from tests.test_smoke_data import SHARED_MNIST, write_idx_folder
@@ -35,7 +35,7 @@ def test_quick_run_on_generated_digits(tmp_path: Path) -> None:
         python, SmokeSpec(quick=True, offline=True), events.append, env=offline_env(tmp_path)
     )
     assert result.failure is None, result.failure
-    assert result.verdict is Verdict.PASS
+    assert result.verdict is RunVerdict.PASS
     assert result.stack is not None and result.stack.tensorflow_version == "2.21.0"
     assert result.stack.keras_version is not None and result.stack.keras_version.startswith("3.")
     assert result.data is not None and result.data.kind == "synthetic"
@@ -96,7 +96,7 @@ def test_tutorial_run_on_real_mnist() -> None:
     assert len(run.epochs) == 5
     assert run.test_accuracy is not None and run.test_accuracy >= 0.97
     assert run.train_accuracy is not None and run.train_accuracy >= 0.975
-    assert run.verdict is Verdict.PASS and result.verdict is Verdict.PASS
+    assert run.verdict is RunVerdict.PASS and result.verdict is RunVerdict.PASS
     assert run.reference.train_accuracy == 0.989 and run.reference.test_accuracy == 0.978
 
 
@@ -128,7 +128,7 @@ def test_failed_download_falls_back_to_synthetic(tmp_path: Path) -> None:
     assert result.data is not None and result.data.kind == "synthetic"
     assert result.data.note is not None and "download failed" in result.data.note
     assert not (tmp_path / "keras-home" / "datasets" / "mnist.npz").exists()
-    assert result.verdict is Verdict.PASS
+    assert result.verdict is RunVerdict.PASS
 
 
 def test_gpu_asked_for_on_a_machine_without_one(tmp_path: Path) -> None:
@@ -140,7 +140,7 @@ def test_gpu_asked_for_on_a_machine_without_one(tmp_path: Path) -> None:
     if result.stack.gpus:
         pytest.skip(f"this machine has a GPU: {result.stack.gpus}")
     assert result.gpu_missing and not result.runs
-    assert result.verdict is Verdict.ERROR
+    assert result.verdict is RunVerdict.ERROR
     findings = findings_from(result)
     # one cause, one finding: TF's own reason, logged on this machine, with what follows from it
     (root,) = [f for f in findings if f.severity is Severity.ERROR]

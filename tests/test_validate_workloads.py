@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from envkit.smoke import SmokeSpec
-from envkit.smoke import Verdict as SmokeVerdict
+from envkit.smoke import RunVerdict, SmokeSpec
 from envkit.validate import workloads
 from envkit.validate.model import Expectations, TelemetrySample, Verdict
 from envkit.validate.perf import CpuExpectations, perf_checks
@@ -234,7 +233,7 @@ def test_smoke_runs_first_and_is_judged() -> None:
     results = run_workloads(python, plan, on_event=events.append)
     (outcome,) = results.smoke
     assert outcome.gpu_index is None and outcome.result is not None
-    assert outcome.result.verdict is SmokeVerdict.PASS
+    assert outcome.result.verdict is RunVerdict.PASS
     assert events[0].source == "envkit" and events[0].event.fields["stage"] == "smoke"
     assert any(event.source == "smoke cpu" for event in events)
     checks = perf_checks(results, {}, Expectations())

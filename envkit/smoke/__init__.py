@@ -20,11 +20,11 @@ from envkit.smoke.model import (
     Placement,
     Reference,
     RunError,
+    RunVerdict,
     SmokeResult,
     SmokeRun,
     SmokeSpec,
     StackInfo,
-    Verdict,
 )
 from envkit.smoke.runner import JobEvent, plan_runs, run_smoke, validate_spec
 
@@ -40,11 +40,11 @@ __all__ = [
     "Placement",
     "Reference",
     "RunError",
+    "RunVerdict",
     "SmokeResult",
     "SmokeRun",
     "SmokeSpec",
     "StackInfo",
-    "Verdict",
     "findings_from",
     "plan_runs",
     "run_smoke",

@@ -9,7 +9,7 @@ from envkit.inputs.logs import read_log
 from envkit.knowledge import logs as log_table
 from envkit.model import CheckInfo, Finding, Severity, Snapshot
 from envkit.rules.logs import log_findings
-from envkit.smoke.model import Diagnosis, LineKind, SmokeResult, SmokeRun, Verdict
+from envkit.smoke.model import Diagnosis, LineKind, RunVerdict, SmokeResult, SmokeRun
 
 AREA = "smoke"
 
@@ -291,9 +291,9 @@ def _gpu_missing_evidence(result: SmokeResult) -> str:
 
 
 def _diagnosis_findings(result: SmokeResult, snapshot: Snapshot | None) -> list[_Diagnosed]:
-    all_passed = bool(result.runs) and all(r.verdict is Verdict.PASS for r in result.runs)
+    all_passed = bool(result.runs) and all(r.verdict is RunVerdict.PASS for r in result.runs)
     gpu_trouble = result.gpu_missing or any(
-        r.device == "gpu" and r.verdict is not Verdict.PASS for r in result.runs
+        r.device == "gpu" and r.verdict is not RunVerdict.PASS for r in result.runs
     )
     found: list[_Diagnosed] = []
     for diagnosis in result.diagnoses:
@@ -419,7 +419,7 @@ def _gpu_missing(result: SmokeResult) -> Finding:
 def _run_findings(result: SmokeResult, run: SmokeRun) -> list[Finding]:
     where = f"{run.model.upper()} on the {run.device.upper()}"
     data = result.data.label if result.data else "unknown data"
-    if run.verdict is Verdict.PASS:
+    if run.verdict is RunVerdict.PASS:
         accuracy = f"{run.test_accuracy:.2%}" if run.test_accuracy is not None else "?"
         return [
             TRAINS.finding(
@@ -429,7 +429,7 @@ def _run_findings(result: SmokeResult, run: SmokeRun) -> list[Finding]:
                 f"{', '.join(run.libraries)}",
             )
         ]
-    if run.verdict is Verdict.ERROR:
+    if run.verdict is RunVerdict.ERROR:
         return []  # the failure or the classified stderr says why
     placement = run.placement
     if placement is not None and not placement.on_requested_device:

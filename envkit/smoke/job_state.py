@@ -14,11 +14,11 @@ from envkit.smoke.model import (
     JobFailure,
     Placement,
     RunError,
+    RunVerdict,
     SmokeResult,
     SmokeRun,
     SmokeSpec,
     StackInfo,
-    Verdict,
 )
 from envkit.smoke.verdict import judge, libraries_for, reference_for
 
@@ -325,14 +325,16 @@ def _speedup(runs: tuple[SmokeRun, ...]) -> float | None:
     return None
 
 
-def _overall(runs: tuple[SmokeRun, ...], failure: JobFailure | None, gpu_missing: bool) -> Verdict:
+def _overall(
+    runs: tuple[SmokeRun, ...], failure: JobFailure | None, gpu_missing: bool
+) -> RunVerdict:
     if failure is not None or gpu_missing or not runs:
-        return Verdict.ERROR
-    if any(run.verdict is Verdict.ERROR for run in runs):
-        return Verdict.ERROR
-    if any(run.verdict is Verdict.FAIL for run in runs):
-        return Verdict.FAIL
-    return Verdict.PASS
+        return RunVerdict.ERROR
+    if any(run.verdict is RunVerdict.ERROR for run in runs):
+        return RunVerdict.ERROR
+    if any(run.verdict is RunVerdict.FAIL for run in runs):
+        return RunVerdict.FAIL
+    return RunVerdict.PASS
 
 
 def _float(value: Any) -> float | None:

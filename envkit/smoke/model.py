@@ -10,7 +10,10 @@ DEVICES = ("auto", "cpu", "gpu", "all")
 BACKENDS = ("tensorflow", "jax", "torch")
 
 
-class Verdict(enum.Enum):
+class RunVerdict(enum.Enum):
+    """How one training run (or the whole smoke job) ended: pass, fail or error. Not a check's
+    verdict (validate's pass/warn/fail/skip, envkit.validate.model.Verdict): another concept."""
+
     PASS = "pass"  # noqa: S105 -- a verdict, not a password
     """Trained, and reached the reference accuracy within its tolerance."""
     FAIL = "fail"
@@ -157,7 +160,7 @@ class SmokeRun:
     libraries: tuple[str, ...]
     """What this run exercised: cuBLAS, cuDNN convolutions, cuDNN RNN, CPU kernels."""
     reference: Reference
-    verdict: Verdict
+    verdict: RunVerdict
     verdict_reason: str
     error: RunError | None = None
 
@@ -215,4 +218,4 @@ class SmokeResult:
     peak_rss_bytes: int | None
     speedup: float | None
     """GPU over CPU samples/s of the first model run on both (--device all)."""
-    verdict: Verdict
+    verdict: RunVerdict

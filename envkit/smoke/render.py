@@ -30,12 +30,12 @@ from envkit.envelope import SMOKE, envelope
 from envkit.model import Finding
 from envkit.render.report import SEPARATOR, wrap_parts
 from envkit.render.wrap import fix_lines
-from envkit.smoke.model import LineKind, SmokeResult, SmokeRun, Verdict
+from envkit.smoke.model import LineKind, RunVerdict, SmokeResult, SmokeRun
 from envkit.smoke.report import SmokeReport, exit_code_of
 from envkit.smoke.runner import JobEvent
 
 MIB = 1024**2
-_VERDICT_STYLE = {Verdict.PASS: "green", Verdict.FAIL: "red", Verdict.ERROR: "red"}
+_VERDICT_STYLE = {RunVerdict.PASS: "green", RunVerdict.FAIL: "red", RunVerdict.ERROR: "red"}
 
 
 class StepsColumn(MofNCompleteColumn):
@@ -280,7 +280,7 @@ def summary_lines(result: SmokeResult) -> list[str]:
                 f"({run.placement.method})"
             )
         lines.append(f"exercised    {run.model}/{run.device}: {', '.join(run.libraries)}")
-        if run.verdict is not Verdict.PASS:
+        if run.verdict is not RunVerdict.PASS:
             lines.append(f"why          {run.model}/{run.device}: {run.verdict_reason}")
     if result.speedup is not None:
         lines.append(f"speedup      GPU {result.speedup:.1f}x the CPU (samples/s during fit)")

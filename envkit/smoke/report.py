@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from envkit.exit_codes import ExitCode
 from envkit.model import Finding
 from envkit.smoke.findings import findings_from
-from envkit.smoke.model import SmokeResult, Verdict
+from envkit.smoke.model import RunVerdict, SmokeResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,4 +26,4 @@ def smoke_report(result: SmokeResult) -> SmokeReport:
 
 def exit_code_of(result: SmokeResult) -> ExitCode:
     """OK for a pass; FINDINGS for a fail or an error (bad input is the CLI's USAGE)."""
-    return ExitCode.OK if result.verdict is Verdict.PASS else ExitCode.FINDINGS
+    return ExitCode.OK if result.verdict is RunVerdict.PASS else ExitCode.FINDINGS

@@ -8,7 +8,7 @@ that does not learn stays near 10 %; a GPU computing garbage, or a diverged loss
 
 from __future__ import annotations
 
-from envkit.smoke.model import Placement, Reference, StackInfo, Verdict
+from envkit.smoke.model import Placement, Reference, RunVerdict, StackInfo
 
 TUTORIAL_EPOCHS, TUTORIAL_BATCH, TUTORIAL_TRAIN = 5, 128, 60_000
 
@@ -75,25 +75,28 @@ def judge(
     test_accuracy: float | None,
     train_loss: float | None,
     placement: Placement | None,
-) -> tuple[Verdict, str]:
+) -> tuple[RunVerdict, str]:
     if failed:
-        return Verdict.ERROR, "the run did not finish"
+        return RunVerdict.ERROR, "the run did not finish"
     if train_loss is None or test_accuracy is None:
-        return Verdict.FAIL, "the loss diverged (NaN or infinite)"
+        return RunVerdict.FAIL, "the loss diverged (NaN or infinite)"
     if placement is not None and not placement.on_requested_device:
         shown = ", ".join(placement.forward_devices + placement.variable_devices) or "unknown"
-        return Verdict.FAIL, f"the network did not run on the requested device (it ran on {shown})"
+        return (
+            RunVerdict.FAIL,
+            f"the network did not run on the requested device (it ran on {shown})",
+        )
     if test_accuracy < reference.min_test_accuracy:
         return (
-            Verdict.FAIL,
+            RunVerdict.FAIL,
             f"test accuracy {test_accuracy:.4f} is below the floor "
             f"{reference.min_test_accuracy:.3f} ({reference.basis})",
         )
     floor = reference.min_train_accuracy
     if floor is not None and (train_accuracy is None or train_accuracy < floor):
         shown = "unknown" if train_accuracy is None else f"{train_accuracy:.4f}"
-        return Verdict.FAIL, f"train accuracy {shown} is below the floor {floor:.3f}"
-    return Verdict.PASS, f"test accuracy {test_accuracy:.4f} ≥ {reference.min_test_accuracy:.3f}"
+        return RunVerdict.FAIL, f"train accuracy {shown} is below the floor {floor:.3f}"
+    return RunVerdict.PASS, f"test accuracy {test_accuracy:.4f} ≥ {reference.min_test_accuracy:.3f}"
 
 
 def libraries_for(model: str, device: str, stack: StackInfo | None) -> tuple[str, ...]:

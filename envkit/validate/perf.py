@@ -18,8 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from envkit.knowledge import GpuModel
-from envkit.smoke import LineKind
-from envkit.smoke import Verdict as SmokeVerdict
+from envkit.smoke import LineKind, RunVerdict
 from envkit.validate.catalog import declare
 from envkit.validate.model import CheckResult, Expectations, Verdict
 from envkit.validate.perf_gemm import determinism_check, gemm_check, sibling_checks
@@ -170,7 +169,7 @@ def _smoke_check(outcome: SmokeOutcome) -> CheckResult:
         title = f"The MNIST smoke run on {where} could not start"
         return CheckResult("smoke.trains", Verdict.FAIL, title, evidence, outcome.gpu_index)
     runs = ", ".join(f"{run.model} {run.verdict.value}" for run in result.runs) or "no run"
-    if result.verdict is SmokeVerdict.PASS:
+    if result.verdict is RunVerdict.PASS:
         title = f"The MNIST smoke run trains on {where}"
         evidence = f"{runs}; {result.wall_seconds:.1f} s"
         return CheckResult("smoke.trains", Verdict.PASS, title, evidence, outcome.gpu_index)
