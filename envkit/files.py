@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from envkit.readers import file_kind
+
 
 class OutputFileError(ValueError):
     """A file envkit will not write; the message is one sentence with the way out."""
@@ -107,7 +109,7 @@ def _plan(path: Path, *, force: bool) -> _Plan:
         raise OutputFileError(f"{path} is a directory; give a file name")
     if not stat.S_ISREG(target.st_mode):
         raise OutputFileError(
-            f"{path} is a {_kind(target.st_mode)}, not a regular file; envkit writes only files"
+            f"{path} is {file_kind(target.st_mode)}, not a regular file; envkit writes only files"
         )
     if not force:
         raise OutputFileError(f"{path} already exists; pass --force to overwrite it")
@@ -124,16 +126,6 @@ def _recheck(plan: _Plan, path: Path, *, force: bool) -> None:
     """The path may have changed while the text was written (a FIFO planted meanwhile)."""
     if _plan(path, force=force).destination != plan.destination:
         raise OutputFileError(f"{path} changed while envkit wrote it; try again")
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "FIFO"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "device"
-    if stat.S_ISSOCK(mode):
-        return "socket"
-    return "special file"
 
 
 def _parent(path: Path) -> Path:

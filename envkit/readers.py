@@ -60,7 +60,7 @@ def read_bytes(path: Path | str, *, limit: int = MAX_INPUT_BYTES, stdin: bool = 
         mode = os.fstat(descriptor).st_mode
         if not stat.S_ISREG(mode):
             raise InputError(
-                f"{name} is {_kind(mode)}, not a regular file; envkit reads only files",
+                f"{name} is {file_kind(mode)}, not a regular file; envkit reads only files",
                 "not-regular",
             )
         os.set_blocking(descriptor, True)
@@ -171,7 +171,8 @@ def _replace_surrogates(value: Any) -> Any:
     return value
 
 
-def _kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, for a one-line refusal: a directory, a FIFO, a device, ..."""
     if stat.S_ISDIR(mode):
         return "a directory"
     if stat.S_ISFIFO(mode):

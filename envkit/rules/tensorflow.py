@@ -17,6 +17,7 @@ from envkit.model import (
     PythonEnvInfo,
     Severity,
     Snapshot,
+    TensorflowBuild,
     TensorflowInfo,
     normalize_name,
 )
@@ -31,6 +32,17 @@ PIP_INSTALL_LINK = "https://www.tensorflow.org/install/pip"
 def _installed(snapshot: Snapshot) -> tuple[PythonEnvInfo, TensorflowInfo] | None:
     env, installed = facts.python_env(snapshot), facts.tensorflow(snapshot)
     return (env, installed) if env is not None and installed is not None else None
+
+
+def _cuda_install(
+    snapshot: Snapshot,
+) -> tuple[PythonEnvInfo, TensorflowInfo, TensorflowBuild] | None:
+    """The examined TensorFlow, when it is a CUDA build whose build facts were read."""
+    pair = _installed(snapshot)
+    build = facts.tensorflow_build(snapshot)
+    if pair is None or build is None or not build.is_cuda_build:
+        return None
+    return (*pair, build)
 
 
 @check("tensorflow.installed", "tensorflow", "TensorFlow is installed in the examined environment.")
@@ -351,13 +363,12 @@ def gpu_build_on_gpu_machine(snapshot: Snapshot, info: CheckInfo) -> Iterator[Fi
     "The NVIDIA CUDA wheels are installed at the versions TensorFlow's `and-cuda` extra pins.",
 )
 def cuda_wheels_match_pins(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
-    pair = _installed(snapshot)
-    build = facts.tensorflow_build(snapshot)
-    if pair is None or build is None or not build.is_cuda_build:
+    found = _cuda_install(snapshot)
+    if found is None:
         return
     if facts.os_family(snapshot) in {"windows", "macos"} or not facts.nvidia_gpu_present(snapshot):
         return
-    env, installed = pair
+    env, installed, _ = found
     pins = and_cuda_pins(installed.requirements)
     if not pins:
         return
@@ -411,14 +422,13 @@ def and_cuda_pins(requirements: tuple[str, ...]) -> list[Requirement]:
     "shadow its pip wheels (2.14 and later).",
 )
 def system_cuda_matches(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
-    pair = _installed(snapshot)
-    build = facts.tensorflow_build(snapshot)
+    found = _cuda_install(snapshot)
     libraries = snapshot.cuda_libraries
-    if pair is None or build is None or not build.is_cuda_build:
+    if found is None:
         return
     if not isinstance(libraries, CudaLibrariesInfo) or not facts.nvidia_gpu_present(snapshot):
         return
-    env, installed = pair
+    env, installed, _ = found
     release = knowledge.tensorflow_release(installed.version)
     wheel = env.version_of("nvidia-cudnn-cu12") or env.version_of("nvidia-cudnn-cu11")
     if release is not None and release.and_cuda and wheel is not None:
@@ -517,13 +527,12 @@ def known_release_defects(snapshot: Snapshot, info: CheckInfo) -> Iterator[Findi
     "Each GPU meets the lowest compute capability the installed TensorFlow's wheels run on.",
 )
 def gpu_meets_release_minimum(snapshot: Snapshot, info: CheckInfo) -> Iterator[Finding]:
-    pair = _installed(snapshot)
-    build = facts.tensorflow_build(snapshot)
-    if pair is None or build is None or not build.is_cuda_build:
+    found = _cuda_install(snapshot)
+    if found is None:
         return
+    _, installed, build = found
     if build.cuda_compute_capabilities:
         return  # the wheel's own list is known: nvidia.gpu-architecture judges it
-    installed = pair[1]
     minimum = knowledge.min_compute_capability(installed.version)
     floor = facts.version(minimum.key) if minimum else None
     if minimum is None or floor is None:
