@@ -14,17 +14,17 @@ import os
 import stat
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from envkit.readers import file_kind
+from envkit.records import record
 
 
 class OutputFileError(ValueError):
     """A file envkit will not write; the message is one sentence with the way out."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Plan:
     """Where the bytes go (a symlink's target) and the mode they get."""
 

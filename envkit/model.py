@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from envkit.records import record
 
 if TYPE_CHECKING:
     from envkit.exit_codes import ExitCode
@@ -19,7 +20,7 @@ READABLE_SNAPSHOT_SCHEMA_VERSIONS = ("1", "2")
 """Version 1 lacks ``target``, ``kernels`` and ``environments``; it loads with their defaults."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Unavailable:
     """A part of the machine that could not be read, and why."""
 
@@ -27,7 +28,7 @@ class Unavailable:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OsInfo:
     system: str
     """``platform.system()``: Linux, Darwin, Windows."""
@@ -54,7 +55,7 @@ class OsInfo:
     the marks of an NVIDIA or CUDA container image, or of GPUs requested for a container."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CpuInfo:
     model_name: str | None
     physical_cores: int | None
@@ -68,7 +69,7 @@ class CpuInfo:
         return flag in self.tensorflow_flags if self.flags_known else None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MemoryInfo:
     total_bytes: int
     available_bytes: int
@@ -76,7 +77,7 @@ class MemoryInfo:
     swap_free_bytes: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DiskInfo:
     label: str
     """What the path is to envkit: home, conda-root, target-prefix."""
@@ -85,7 +86,7 @@ class DiskInfo:
     free_bytes: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PciGpu:
     address: str
     """PCI address as in /sys/bus/pci/devices, e.g. 0000:01:00.0."""
@@ -95,7 +96,7 @@ class PciGpu:
     """Kernel driver bound to it: nvidia, nouveau, vfio-pci, or None."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NvidiaKernelInfo:
     """What the kernel says about NVIDIA, read from /proc, /sys and /dev without NVML."""
 
@@ -118,7 +119,7 @@ class NvidiaKernelInfo:
     """The driver versions the libnvidia-ml.so.1 links name (libnvidia-ml.so.550.54.15)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GpuProcess:
     pid: int
     used_memory_bytes: int | None
@@ -126,7 +127,7 @@ class GpuProcess:
     """compute or graphics."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GpuInfo:
     """One GPU as NVML reports it. Fields the GPU does not support are None."""
 
@@ -148,7 +149,7 @@ class GpuInfo:
     processes: tuple[GpuProcess, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NvmlInfo:
     driver_version: str
     cuda_driver_version: str | None
@@ -157,7 +158,7 @@ class NvmlInfo:
     gpus: tuple[GpuInfo, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class VisibleDevices:
     """CUDA_VISIBLE_DEVICES and the NVML GPUs it exposes to CUDA programs."""
 
@@ -171,13 +172,13 @@ class VisibleDevices:
     hides_all: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Distribution:
     name: str
     version: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PythonEnvInfo:
     """The target interpreter, as a small script run inside it reported."""
 
@@ -213,7 +214,7 @@ class PythonEnvInfo:
         return tuple(d for d in self.distributions if _is_nvidia_cuda_wheel(d.name))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TensorflowBuild:
     """Facts parsed from tensorflow/python/platform/build_info.py, never from importing TF."""
 
@@ -227,7 +228,7 @@ class TensorflowBuild:
     """Every key of the file, value as its Python literal text."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TensorflowInfo:
     distributions: tuple[Distribution, ...]
     """Every TensorFlow distribution installed: tensorflow, tensorflow-cpu, tensorflow-gpu, ..."""
@@ -239,13 +240,13 @@ class TensorflowInfo:
     build: TensorflowBuild | Unavailable
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CondaEnv:
     name: str | None
     prefix: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CondaInfo:
     executable: str | None
     found_via: str
@@ -262,7 +263,7 @@ class CondaInfo:
 # (issue #10: which interpreter envkit examines, the Jupyter kernels, the other environments)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Target:
     """The interpreter envkit examines, resolved once at the command line's edge."""
 
@@ -281,7 +282,7 @@ class Target:
     """The Jupyter kernel's name when chosen with --kernel."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class JupyterKernel:
     """One kernelspec folder (``<data dir>/kernels/<name>/kernel.json``), read as a file."""
 
@@ -304,7 +305,7 @@ class JupyterKernel:
     """The spec file of the kernel of the same name that Jupyter picks instead."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class KnownEnvironment:
     """A Python environment on this machine other than (or besides) the examined one."""
 
@@ -317,7 +318,7 @@ class KnownEnvironment:
     tensorflow_version: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CudaLibrary:
     """One CUDA runtime or cuDNN library file the dynamic loader can find."""
 
@@ -330,7 +331,7 @@ class CudaLibrary:
     """LD_LIBRARY_PATH, ldconfig (the loader's cache) or toolkit (a CUDA toolkit's lib64)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CudaToolkit:
     root: str
     """/usr/local/cuda-11.8, or the folder above the bin/ of the nvcc on PATH."""
@@ -341,7 +342,7 @@ class CudaToolkit:
     """Its nvcc is the first on PATH."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CudaLibrariesInfo:
     """System CUDA the loader can find: TensorFlow before 2.14 loads these, and they can
     shadow the NVIDIA pip wheels of later ones."""
@@ -355,7 +356,7 @@ class CudaLibrariesInfo:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Snapshot:
     schema_version: str
     envkit_version: str
@@ -414,7 +415,7 @@ AREAS = ("system", "nvidia", "python", "tensorflow", "smoke")
 """The doctor's lines, in the order a person fixes them: the machine, the driver, the env, TF."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Finding:
     """One verdict of the doctor: what is wrong (or worth knowing) and the exact way to fix it."""
 
@@ -432,7 +433,7 @@ class Finding:
     link: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CheckInfo:
     """What `envkit doctor --list-checks` prints for one check."""
 
@@ -454,7 +455,7 @@ class CheckInfo:
 DOCTOR_SCHEMA_VERSION = "2"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DoctorReport:
     """A snapshot and the findings the checks drew from it, errors first."""
 
@@ -481,7 +482,7 @@ class DoctorReport:
 # What envkit.inputs.logs.read_log finds in a log or bug report; envkit.rules.logs judges it.
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LogLine:
     """One line of the input, as printed (escape sequences and control characters removed)."""
 
@@ -490,7 +491,7 @@ class LogLine:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LogEvent:
     """A line a pattern of knowledge/data/log_patterns.json recognises."""
 
@@ -508,7 +509,7 @@ class LogEvent:
         return next((value for key, value in self.details if key == name), None)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TracebackFrame:
     path: str
     """The file as the frame names it (a path, <stdin>, <ipython-input-...>)."""
@@ -520,7 +521,7 @@ class TracebackFrame:
     line: LogLine
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PythonException:
     """A Python exception line, with the traceback frames above it when the input has them."""
 
@@ -542,7 +543,7 @@ class PythonException:
         return next((f.module for f in reversed(self.frames) if f.module), None)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LogClue:
     """A fact about the machine that wrote the log, as the log shows it."""
 
@@ -552,7 +553,7 @@ class LogClue:
     line: LogLine
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LogReading:
     """Everything envkit recognised in a log, and every line it did not."""
 

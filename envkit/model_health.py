@@ -8,13 +8,14 @@ the check does not pass). Nothing here talks to NVML; the probe fills these in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import TypeVar, Union
 
 from envkit.model import GpuProcess, Unavailable
+from envkit.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GpuIdentity:
     index: int
     name: str | None
@@ -23,7 +24,7 @@ class GpuIdentity:
     memory_total_bytes: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TelemetrySample:
     """NVML readings taken while the active tests ran."""
 
@@ -37,7 +38,7 @@ class TelemetrySample:
     """NVML clock event (throttle) reason bitmask."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NotSupported:
     """The GPU or driver does not offer this reading (NVML: Not Supported, Function Not Found)."""
 
@@ -51,7 +52,7 @@ Reading = Union[T, NotSupported, Unavailable]  # noqa: UP007 -- a generic alias 
 """A value, or why there is none."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EnabledPair:
     """A mode NVML reports as current and pending (after the next reboot or reset)."""
 
@@ -59,7 +60,7 @@ class EnabledPair:
     pending: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RetiredPages:
     """Page retirement (Kepler to Turing): pages retired for ECC errors and whether one waits."""
 
@@ -75,7 +76,7 @@ class RetiredPages:
         return self.single_bit + self.double_bit
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RemappedRows:
     """Row remapping (Ampere and later HBM GPUs), as nvmlDeviceGetRemappedRows gives it."""
 
@@ -87,7 +88,7 @@ class RemappedRows:
     """A remap failed: the GPU has run out of spare rows."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PcieLink:
     current_generation: Reading[int]
     max_generation: Reading[int]
@@ -99,7 +100,7 @@ class PcieLink:
     """The most the GPU and this system's slot together allow."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GpuHealth:
     index: int
     identity: GpuIdentity
@@ -147,7 +148,7 @@ class GpuHealth:
 _NOT_READINGS = frozenset({"index", "identity", "error"})
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NodeHealth:
     failure: Unavailable | None
     """Why NVML could not start or list the GPUs; None when it did."""

@@ -34,6 +34,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from envkit.records import record
+
 _WORD = r"A-Za-z0-9"
 _HEX_KINDS = frozenset({"gpu_uuid", "ip", "mac"})
 _FIXED_PLACEHOLDERS = {"hostname": "<hostname>", "user": "<user>", "home": "~"}
@@ -51,7 +53,7 @@ _NOUNS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Identifiers:
     """The exact values that identify this person or machine; see envkit.probes.identity."""
 
@@ -73,7 +75,7 @@ class Identifiers:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RedactionCounts:
     """How many distinct values of each kind were found and replaced, and how many times."""
 

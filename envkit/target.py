@@ -20,10 +20,10 @@ import os
 import shutil
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from envkit.model import JupyterKernel, KnownEnvironment, Target, Unavailable
 from envkit.probes import python_env
+from envkit.records import record
 
 FRAMEWORK_MODULES = ("tensorflow", "keras", "torch", "jax")
 """A module of these next to envkit makes envkit's environment the one to examine."""
@@ -33,7 +33,7 @@ class TargetError(ValueError):
     """The user's choice of interpreter cannot be used; the message is one line."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Own:
     """envkit's own interpreter and what its environment is."""
 

@@ -22,6 +22,7 @@ _BY_FIRST_PART = {
     "__init__": "model",
     "model": "model",
     "model_health": "model",
+    "records": "model",  # the frozen dataclass decorator the model is written with
     "exit_codes": "model",
     "files": "model",
     "redact": "model",

@@ -172,6 +172,46 @@ def test_undecodable_or_crlf_metadata_does_not_sink_the_rest(tmp_path: Path, min
     assert info.version_of("crlf-one") == "3.0"
 
 
+def test_the_listing_is_what_importlib_metadata_finds(tmp_path: Path) -> None:
+    """The script reads the metadata folders itself (importing importlib.metadata would cost a
+    third of its time): what it lists must be what importlib.metadata lists, eggs included."""
+    site = tmp_path / "site"
+    add_distribution(site, "plain-one", "1.0")
+    (site / "OLD_STYLE-2.0.EGG-INFO").mkdir()
+    (site / "OLD_STYLE-2.0.EGG-INFO" / "PKG-INFO").write_text("Name: old-style\nVersion: 2.0\n")
+    egg = tmp_path / "legacy_thing-3.0-py3.egg"
+    (egg / "EGG-INFO").mkdir(parents=True)
+    (egg / "EGG-INFO" / "PKG-INFO").write_text(
+        "Metadata-Version: 1.1\nName: legacy-thing\nVersion: 3.0\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(egg)])}
+    info, _ = _probe_ok(sys.executable, env=env)
+    listing = subprocess.run(
+        [sys.executable, "-c", IMPORTLIB_LISTING],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    by_importlib = json.loads(listing.stdout)
+    assert {"plain-one": "1.0", "old-style": "2.0", "legacy-thing": "3.0"}.items() <= (
+        by_importlib.items()
+    )
+    assert {d.name.lower().replace("_", "-"): d.version for d in info.distributions} == by_importlib
+
+
+IMPORTLIB_LISTING = """
+import importlib.metadata, json, re
+found = {}
+for dist in importlib.metadata.distributions():
+    name = dist.metadata["Name"]
+    if name:
+        found.setdefault(re.sub(r"[-_.]+", "-", name).lower(), dist.version)
+print(json.dumps(found))
+"""
+
+
 # ---------------------------------------------------------------- things that are not Pythons
 
 

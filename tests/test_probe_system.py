@@ -196,3 +196,44 @@ def test_disks_match_df_and_skip_duplicates_and_missing(tmp_path: Path) -> None:
     assert disks[0].total_bytes == df_total
     missing = system.probe_disks({"target-prefix": str(tmp_path / "gone")})
     assert missing[0].free_bytes is None
+
+
+def test_memory_from_a_laid_out_proc_meminfo(tmp_path: Path) -> None:
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "proc/meminfo").write_text(
+        "MemTotal:       65786592 kB\nMemFree:         1019124 kB\n"
+        "MemAvailable:   40186224 kB\nSwapTotal:       2097148 kB\nSwapFree:        2097148 kB\n"
+        "HugePages_Total:       0\n"
+    )
+    info = system.probe_memory(tmp_path)
+    assert info.total_bytes == 65786592 * 1024
+    assert info.available_bytes == 40186224 * 1024
+    assert (info.swap_total_bytes, info.swap_free_bytes) == (2097148 * 1024, 2097148 * 1024)
+
+
+def test_memory_without_memavailable_falls_back_to_psutil(tmp_path: Path) -> None:
+    import psutil
+
+    (tmp_path / "proc").mkdir()  # Linux before 3.14 has no MemAvailable line
+    (tmp_path / "proc/meminfo").write_text("MemTotal:  1024 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n")
+    assert system.probe_memory(tmp_path).total_bytes == psutil.virtual_memory().total
+
+
+def test_physical_cores_from_the_cpu_topology(tmp_path: Path) -> None:
+    """Two cores with two threads each: cpu0/cpu2 share a core, cpu1/cpu3 the other."""
+    for cpu, siblings in (("cpu0", "0,2"), ("cpu1", "1,3"), ("cpu2", "0,2"), ("cpu3", "1,3")):
+        topology = tmp_path / "sys/devices/system/cpu" / cpu / "topology"
+        topology.mkdir(parents=True)
+        (topology / "core_cpus_list").write_text(siblings + "\n")
+    (tmp_path / "sys/devices/system/cpu/cpufreq").mkdir()  # not a cpuN folder
+    assert system.probe_cpu(tmp_path).physical_cores == 2
+
+
+def test_cores_match_psutil_on_this_machine() -> None:
+    import psutil
+
+    info = system.probe_cpu()
+    assert (info.physical_cores, info.logical_cores) == (
+        psutil.cpu_count(logical=False),
+        psutil.cpu_count(logical=True),
+    )

@@ -9,11 +9,11 @@ comes from the report (``report.exit_code``), never from a renderer.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from envkit.cli._app import emit, emit_rich
+from envkit.records import record
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -22,7 +22,7 @@ R = TypeVar("R")
 FORMATS = ("text", "json", "markdown", "junit")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Renderers(Generic[R]):
     """What a command's report can be written as; None where it has no such format."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -23,6 +23,9 @@ from envkit.cli._app import (
 from envkit.cli._from import FromOption
 from envkit.cli.smoke import run_smoke_live
 from envkit.model import DoctorReport, Finding, Snapshot, Target
+
+if TYPE_CHECKING:
+    from envkit.redact import Identifiers, RedactionCounts
 
 
 @app.command()
@@ -128,10 +131,13 @@ def _diagnose_inputs(paths: list[str]) -> DoctorReport:
 
 
 def _collect(target: Target | None) -> Snapshot:
-    from envkit.probes import collect
+    from envkit.probes import start_collect
 
     assert target is not None  # noqa: S101 -- only without --snapshot
-    return collect(target)
+    pending = start_collect(target)
+    import envkit.doctor  # noqa: F401 -- the rules load while the target's probe runs
+
+    return pending.result()
 
 
 def _doctor_smoke_findings(
@@ -199,33 +205,43 @@ def _doctor_text(
     output: Path | None,
 ) -> str | None:
     """The document to write, or None when the text view was printed to the terminal."""
-    from envkit.probes.identity import probe_identifiers
-    from envkit.redact import redact as redact_text
-    from envkit.redact import redaction_note
-
     should_redact = markdown if redact is None else redact
     if as_json:
         from envkit.render.doctor_json import doctor_json, redacted_doctor_json
 
         if not should_redact:
             return doctor_json(report)
-        text, counts = redacted_doctor_json(report, probe_identifiers(report.snapshot))
+        text, counts = redacted_doctor_json(report, _identifiers(report))
     elif markdown:
         from envkit.render.markdown import doctor_markdown
 
         document = doctor_markdown(report)
         if not should_redact:
             return document
-        text, counts = redact_text(document, probe_identifiers(report.snapshot), markdown=True)
+        text, counts = _redact(document, report, markdown=True)
     else:
         plain = _doctor_plain_text(report, verbose, for_file=output is not None or should_redact)
         if plain is None:
             return None
         if not should_redact:
             return plain
-        text, counts = redact_text(plain, probe_identifiers(report.snapshot))
+        text, counts = _redact(plain, report, markdown=False)
+    from envkit.redact import redaction_note
+
     typer.echo(redaction_note(counts), err=True)
     return text
+
+
+def _identifiers(report: DoctorReport) -> Identifiers:
+    from envkit.probes.identity import probe_identifiers  # psutil, for the addresses
+
+    return probe_identifiers(report.snapshot)
+
+
+def _redact(text: str, report: DoctorReport, *, markdown: bool) -> tuple[str, RedactionCounts]:
+    from envkit.redact import redact
+
+    return redact(text, _identifiers(report), markdown=markdown)
 
 
 def _doctor_plain_text(report: DoctorReport, verbose: bool, *, for_file: bool) -> str | None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from envkit.exit_codes import ExitCode
 from envkit.knowledge import lifecycle
 from envkit.knowledge.versions import major_minor_key, numeric_parts
 from envkit.model import Finding, Severity
+from envkit.records import record
 
 TENSORFLOW_NAMES = (
     "tensorflow",
@@ -44,7 +44,7 @@ NUMPY_2_LINK = "https://github.com/tensorflow/tensorflow/issues/67291"
 PIP_INSTALL_LINK = "https://www.tensorflow.org/install/pip"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EnvFileReport:
     """The findings on one file, and what the checks took the file to ask for."""
 
@@ -79,7 +79,7 @@ CheckResult = EnvFileReport
 """The old name of EnvFileReport, kept while other branches move to the new one."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Context:
     doc: EnvDocument
     python: str | None

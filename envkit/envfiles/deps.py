@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from envkit.model import normalize_name
+from envkit.records import record
 
 CONDA = "conda"
 PIP = "pip"
@@ -30,7 +30,7 @@ _OPERATOR = re.compile(r"^(===|==|!=|>=|<=|~=|>|<|=)?\s*(.+)$")
 _UPPER_BOUNDING = {"==", "===", "~=", "<", "<="}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Dep:
     """One package line of an environment file."""
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import ast
 import json
 import re
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from envkit.envfiles.spec import DEFAULT_CHANNELS, DEFAULT_FILE_NAME, EnvSpec
 from envkit.model import PythonEnvInfo, normalize_name
 from envkit.readers import read_json
+from envkit.records import record
 
 BASE_TOOLS = frozenset({"pip", "setuptools", "wheel", "distribute"})
 _SPEC_NAME = re.compile(r"^(?:[^:\s]+::)?([A-Za-z0-9_][A-Za-z0-9_.\-]*)")
@@ -39,7 +39,7 @@ _MAX_SPEC_LINE = 64 * 1024
 """A ``# update specs:`` line longer than this is not conda's."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InstalledDist:
     name: str
     """PEP 503-normalised."""
@@ -54,7 +54,7 @@ class InstalledDist:
     """Where an editable or local-path install came from (direct_url.json); an index has none."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CondaPackage:
     name: str
     version: str
@@ -62,7 +62,7 @@ class CondaPackage:
     """conda-forge, defaults, or the channel URL as recorded."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CondaMeta:
     requested: tuple[str, ...]
     """Package names the user asked for, in the order first asked."""
@@ -281,9 +281,9 @@ def _spec_names(text: str) -> list[str]:
 
 def _packages(folder: Path) -> tuple[CondaPackage, ...]:
     packages = []
-    for record in sorted(folder.glob("*.json")):
+    for record_file in sorted(folder.glob("*.json")):
         try:  # bounded, depth- and number-limited; a bad record is passed over (#12)
-            data = read_json(record)
+            data = read_json(record_file)
         except ValueError:
             continue
         if isinstance(data, dict) and isinstance(data.get("name"), str):

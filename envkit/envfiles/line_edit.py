@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import yaml
 
 from envkit.envfiles.emit import scalar
+from envkit.records import record
 
 _SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _LINE_BREAK = re.compile(r"(\r\n|\r|\n|\x85|\u2028|\u2029)")
@@ -26,7 +26,7 @@ _LINE_BREAK = re.compile(r"(\r\n|\r|\n|\x85|\u2028|\u2029)")
 _COMMENT = re.compile(r"(^|\s)#.*$")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Managed:
     """What the fix writes, and which of the file's lines (1-based) it replaces."""
 

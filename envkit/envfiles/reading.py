@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -22,6 +21,7 @@ from envkit.envfiles import catalog, line_edit, locations
 from envkit.envfiles.deps import CONDA, PIP, Dep, conda_dep, pip_dep
 from envkit.envfiles.errors import EnvFileError
 from envkit.model import Finding, Severity
+from envkit.records import record
 
 MAX_BYTES = 1024 * 1024
 """An environment file is a few kilobytes; a megabyte is not one."""
@@ -36,7 +36,7 @@ _COMMENT = re.compile(r"(^|\s)#.*$")
 _HASH_OPTION = re.compile(r"\s--hash[=\s]\S+")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EnvDocument:
     """What an environment file asks for, and the problems found while reading it."""
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 import textwrap
-from dataclasses import dataclass
 
 from envkit import knowledge
 from envkit.envfiles.errors import SpecError
 from envkit.knowledge.versions import major_minor, major_minor_key
+from envkit.records import record
 
 PLATFORMS = ("linux", "macos", "windows")
 """linux covers WSL 2."""
@@ -28,7 +28,7 @@ HEADER_WIDTH = 98
 _VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EnvSpec:
     """A conda environment file's content; :func:`envkit.envfiles.to_yaml` writes it."""
 
@@ -50,7 +50,7 @@ class EnvSpec:
     """The oldest NVIDIA driver (Linux) the file's CUDA runs on; None for CPU files."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Choice:
     release: knowledge.TfRelease
     tf_pin: str

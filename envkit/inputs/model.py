@@ -8,9 +8,10 @@ XML, ``-q`` text and table readers fill one shape and one adapter judges them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from envkit.model import Distribution, GpuProcess, LogReading, Unavailable
+from envkit.records import record
 
 KINDS: dict[str, str] = {
     "nvidia-smi-xml": "nvidia-smi -q -x",
@@ -31,7 +32,7 @@ KINDS: dict[str, str] = {
 """Every kind of input envkit reads, and how a person would name it."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SmiGpu:
     """One GPU as an nvidia-smi output shows it."""
 
@@ -45,7 +46,7 @@ class SmiGpu:
     """Set when nvidia-smi could not read this GPU at all."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SmiDump:
     """What one nvidia-smi output says about a node."""
 
@@ -59,7 +60,7 @@ class SmiDump:
     timestamp: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PackageList:
     """Packages as pip or conda listed them."""
 
@@ -71,7 +72,7 @@ class PackageList:
     prefix: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EnvReport:
     """The facts of a tf_env_collect.sh or torch collect_env output."""
 
@@ -81,7 +82,7 @@ class EnvReport:
     distributions: tuple[Distribution, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Part:
     """One recognised piece of an input."""
 
@@ -94,7 +95,7 @@ class Part:
     """Where a truncated input stopped being readable."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InputReading:
     """Everything read from the inputs, and what was left over."""
 

@@ -13,10 +13,11 @@ import signal
 import subprocess
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
+
+from envkit.records import record
 
 CHILD_FOLDER = Path(__file__).parent / "_child"
 """Holds envkit_job_events.py, the child side of the protocol; first on the job's PYTHONPATH.
@@ -31,7 +32,7 @@ _live: set[subprocess.Popen[bytes]] = set()
 _live_lock = threading.Lock()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StartFailure:
     """The job's process could not be started."""
 

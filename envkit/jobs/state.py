@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from envkit.records import record
 
-@dataclass(frozen=True, slots=True)
+
+@record
 class JobEvent:
     """One line of the job's protocol, as the progress display receives it."""
 

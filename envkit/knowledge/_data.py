@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 Obj = dict[str, Any]
+DATA_DIR = Path(__file__).with_name("data")
 
 
 class KnowledgeDataError(ValueError):
@@ -21,7 +22,9 @@ class KnowledgeDataError(ValueError):
 @cache
 def load(file_name: str) -> Obj:
     """The parsed top-level object of data/``file_name``, cached for the process."""
-    text = resources.files("envkit.knowledge").joinpath("data", file_name).read_text("utf-8")
+    # A path beside this file, not importlib.resources: envkit installs unzipped, and that
+    # import (zipfile and friends) would add a fiftieth to every doctor's start-up.
+    text = (DATA_DIR / file_name).read_text("utf-8")
     parsed = json.loads(text)
     if not isinstance(parsed, dict):
         raise KnowledgeDataError(f"{file_name}: the top level is not an object")

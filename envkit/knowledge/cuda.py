@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 
 from envkit.knowledge import _data
@@ -14,11 +13,12 @@ from envkit.knowledge.versions import (
     numeric_parts,
     parse_driver_version,
 )
+from envkit.records import record
 
 PLATFORMS = ("linux", "windows")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DriverRequirement:
     """What a CUDA toolkit major.minor asks of the NVIDIA driver on one platform."""
 
@@ -47,7 +47,7 @@ class DriverRequirement:
         return first.url or first.describe()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DatacenterBranch:
     branch: str
     kind: str
@@ -60,7 +60,7 @@ class DatacenterBranch:
     sources: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BranchNote:
     branch: str
     text: str
@@ -68,7 +68,7 @@ class BranchNote:
     verified: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CudaNote:
     text: str
     sources: tuple[str, ...]
@@ -220,7 +220,7 @@ def driver_branch_notes() -> tuple[BranchNote, ...]:
 # ---------------------------------------------------------------- GPU generations
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GpuGeneration:
     """What the NVIDIA driver branches do for one GPU architecture."""
 

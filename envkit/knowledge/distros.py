@@ -7,15 +7,16 @@ each word of ID_LIKE in order, else the generic route, which names no distributi
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cache
 
 from envkit.knowledge import _data
+from envkit.records import record
 
 GENERIC = "generic"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DistroFamily:
     key: str
     """ubuntu, debian, fedora, rhel, arch, suse or generic."""
@@ -69,7 +70,7 @@ class DistroFamily:
         return _with_overrides(self, chosen)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DistroSteps:
     """Steps every family shares."""
 

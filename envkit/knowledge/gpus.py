@@ -6,11 +6,11 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import cache
 
 from envkit.knowledge import _data
 from envkit.knowledge.tensorflow import TfRelease
+from envkit.records import record
 
 _NAME_PREFIXES = ("nvidia ", "tesla ", "geforce ")
 _CAPABILITY = re.compile(r"^(\d+)\.(\d+)$")
@@ -45,7 +45,7 @@ class KernelSupport(str, enum.Enum):
     """The build's capability list is not known."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GpuSpecs:
     """Dense peak figures from datasheets; tensor FP16/BF16 with FP32 accumulate."""
 
@@ -63,7 +63,7 @@ class GpuSpecs:
     note: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ReportedTotal:
     """A total memory size a real driver reported for the model (nvidia-smi or NVML)."""
 
@@ -72,7 +72,7 @@ class ReportedTotal:
     sources: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MemoryBand:
     """The totals accepted for a GPU expected to have ``expected_gib``, and why."""
 
@@ -85,7 +85,7 @@ class MemoryBand:
         return self.low_gib <= total_bytes / _GIB <= self.high_gib
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GpuModel:
     name: str
     family: str

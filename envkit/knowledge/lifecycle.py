@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from dataclasses import dataclass
 from functools import cache
 
 from envkit.knowledge import _data
 from envkit.knowledge.versions import major_minor, major_minor_key, numeric_parts
+from envkit.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Lifetime:
     """One release of one product and the day its support ends."""
 
@@ -40,7 +40,7 @@ class Lifetime:
         return self.eol is not None and self.eol <= today
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DriverBranch:
     branch: str
     """The branch number, as in nvidia-driver-470: 470."""
@@ -54,7 +54,7 @@ class DriverBranch:
     verified: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GpuGeneration:
     architecture: str
     compute_capabilities: tuple[str, ...]

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from envkit.knowledge import _data
+from envkit.records import record
 
 KINDS = ("tensorflow", "xla", "cuda", "cudnn", "cublas", "nccl", "python", "process-exit", "noise")
 """Who prints the line; ``noise`` for lines that are harmless whoever prints them."""
@@ -22,7 +22,7 @@ EFFECTS = ("noise", "gpu-setup", "problem")
 """noise: harmless; gpu-setup: explains a GPU left unused; problem: a failure in any case."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LogPattern:
     pattern_id: str
     """Stable id, the cause the smoke classifier and the log rules name: cudnn-version, ..."""

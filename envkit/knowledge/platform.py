@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 
 from envkit.knowledge import _data
 from envkit.knowledge.versions import driver_at_least, major_minor, major_minor_key, numeric_parts
+from envkit.records import record
 
 # Keys of the facts other code relies on; platform_fact(KEY) never returns None for these.
 AVX_REQUIRED = "avx-required"
@@ -27,7 +27,7 @@ GRAPHICS_DRIVERS_PPA = "graphics-drivers-ppa"
 NOUVEAU_BLACKLIST = "nouveau-blacklist"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Fact:
     key: str
     text: str
@@ -40,7 +40,7 @@ class Fact:
     verified: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class UbuntuDriverBranch:
     branch: str
     """The NVIDIA branch in the package name: 580 for nvidia-driver-580."""
@@ -53,7 +53,7 @@ class UbuntuDriverBranch:
     verified: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class UbuntuRelease:
     version_id: str
     """As /etc/os-release's VERSION_ID: 24.04."""

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 
 from envkit.knowledge import _data
+from envkit.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Source:
     key: str
     url: str | None

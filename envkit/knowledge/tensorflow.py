@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 
 from envkit.knowledge import _data, platform
 from envkit.knowledge.versions import major_minor, major_minor_key, numeric_parts
+from envkit.records import record
 
 Pins = tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Note:
     text: str
     sources: tuple[str, ...]
     verified: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AndCudaPins:
     """The ``tensorflow[and-cuda]`` requirements of one exact TensorFlow version."""
 
@@ -30,7 +30,7 @@ class AndCudaPins:
     note: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WindowsGpuBuild:
     """The tested native-Windows GPU configuration (TensorFlow 2.10 and earlier)."""
 
@@ -41,7 +41,7 @@ class WindowsGpuBuild:
     sources: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TfRelease:
     """One TensorFlow series (major.minor), as the release named by ``version`` describes it."""
 
@@ -306,7 +306,7 @@ def _run_text(run: list[tuple[int, int]]) -> str:
 # ---------------------------------------------------------------- packages that need Keras 2
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Keras2Package:
     """A package whose TensorFlow side needs Keras 2 (tf-keras) under TensorFlow 2.16+."""
 
@@ -345,7 +345,7 @@ def keras2_packages() -> tuple[Keras2Package, ...]:
 # ---------------------------------------------------------------- release facts
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ReleaseFact:
     """A fact that holds for a range of series: CPU instructions, a minimum compute
     capability, or a known defect with its fix."""

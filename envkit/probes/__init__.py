@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TypeVar
@@ -35,6 +35,15 @@ PythonProbeResult = tuple[PythonEnvInfo | Unavailable, TensorflowInfo | Unavaila
 def collect(target: Target) -> Snapshot:
     """Snapshot this machine, with ``target`` as the examined interpreter."""
     return collect_many(target)[0]
+
+
+def start_collect(target: Target) -> Future[Snapshot]:
+    """``collect`` in the background: the caller imports what judging needs while the target's
+    interpreter runs its probe on another core."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="envkit-collect")
+    pending = pool.submit(collect, target)
+    pool.shutdown(wait=False)
+    return pending
 
 
 MoreTargets = Callable[[tuple[KnownEnvironment, ...]], Sequence[Target]]

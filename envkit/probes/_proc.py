@@ -24,8 +24,9 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import IO
+
+from envkit.records import record
 
 MAX_OUTPUT_BYTES = 16 * 1024 * 1024
 """What envkit reads back from one stream of one program; a probe's answer is kilobytes."""
@@ -33,7 +34,7 @@ _DRAIN_AFTER_EXIT_S = 2.0
 """How long the pipes may stay open after the program exits (a grandchild holding them)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ProcResult:
     returncode: int | None
     """None when the program could not be started or was killed (timeout, output cap)."""
@@ -119,10 +120,16 @@ def _wait(
     while process.poll() is None:
         if any(reader.overflowed for reader in readers):
             return False, True
-        if time.monotonic() >= deadline:
+        step_s = min(0.05, max(deadline - time.monotonic(), 0.0))
+        if step_s <= 0:
             return True, False
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=min(0.05, max(deadline - time.monotonic(), 0.0)))
+        open_pipes = [reader for reader in readers if reader.alive]
+        if open_pipes:
+            # A pipe's end wakes this at once; Popen.wait(timeout) would poll and sleep.
+            open_pipes[0].join(step_s)
+        else:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=step_s)
     return False, False
 
 

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from envkit.model import Unavailable
 from envkit.probes import _proc
+from envkit.records import record
 
 JOURNALCTL = ("journalctl", "-k", "-b", "--no-pager", "-o", "short-iso")
 DMESG = ("dmesg",)
@@ -46,7 +46,7 @@ _BOOT_TIME = re.compile(r"\[\s*(\d+\.\d+)\]")
 _BOOT_BANNER = re.compile(r"\bLinux version \d")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class XidEvent:
     xid: int
     pci_bus_id: str
@@ -60,7 +60,7 @@ class XidEvent:
     line: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class XidHistory:
     source: str
     """What was read: the journalctl or dmesg command line, or the file."""

@@ -15,10 +15,11 @@ import os
 import shutil
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from envkit.model import JupyterKernel
 from envkit.probes.python_env import tensorflow_version_from_files
+from envkit.records import record
 
 SYSTEM_DATA_DIRS = ("/usr/local/share/jupyter", "/usr/share/jupyter")
 MAX_SPEC_BYTES = 1 << 20
@@ -27,7 +28,7 @@ _LAUNCHER_MODULES = ("ipykernel_launcher", "ipykernel")
 _OPTIONS_WITH_VALUE = ("-X", "-W")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DataDir:
     path: str
     source: str

@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 from collections.abc import Mapping
-from importlib import resources
+from pathlib import Path
 from typing import Any, TypeVar
 
 from envkit.model import (
@@ -26,6 +26,8 @@ from envkit.model import (
 )
 from envkit.probes import _proc
 
+TARGET_PROBE_SCRIPT = Path(__file__).with_name("_scripts") / "target_probe.py"
+"""Run by path, beside this file (envkit installs unzipped)."""
 OLDEST_PYTHON = (3, 6)
 VERSION_CHECK_TIMEOUT_S = 10.0
 
@@ -167,16 +169,14 @@ def probe(
     resolved = resolve_python(python)
     if isinstance(resolved, Unavailable):
         return resolved, resolved
-    script = resources.files("envkit.probes") / "_scripts" / "target_probe.py"
-    with resources.as_file(script) as script_path:
-        # No -I, -E or -S: the user's own `python` sees PYTHONPATH, user site-packages and
-        # .pth files, so the probe must see them too. -B keeps the probe from writing .pyc
-        # files into the target. The script goes by path, not -c or stdin, so sys.path[0] is
-        # envkit's script folder (which the script drops), not the current directory, where
-        # a stray json.py would shadow the standard library.
-        result = _proc.run(
-            [resolved, "-B", str(script_path)], timeout_s=timeout_s, env=env, stdin_text=""
-        )
+    # No -I, -E or -S: the user's own `python` sees PYTHONPATH, user site-packages and
+    # .pth files, so the probe must see them too. -B keeps the probe from writing .pyc
+    # files into the target. The script goes by path, not -c or stdin, so sys.path[0] is
+    # envkit's script folder (which the script drops), not the current directory, where
+    # a stray json.py would shadow the standard library.
+    result = _proc.run(
+        [resolved, "-B", str(TARGET_PROBE_SCRIPT)], timeout_s=timeout_s, env=env, stdin_text=""
+    )
     failure = _run_failure(resolved, result, timeout_s)
     if failure is not None:
         return failure, failure

@@ -137,18 +137,42 @@ def _secure_boot(root: Path) -> bool | None:
 
 
 def probe_cpu(root: Path = Path("/")) -> CpuInfo:
-    import psutil
-
     cpuinfo = read_text(root / "proc/cpuinfo") or ""
     flags_text = _first_cpuinfo_field(cpuinfo, "flags")
     flags = set(flags_text.split()) if flags_text is not None else set()
+    physical_cores, logical_cores = _core_counts(root)
     return CpuInfo(
         model_name=_first_cpuinfo_field(cpuinfo, "model name") or platform.processor() or None,
-        physical_cores=psutil.cpu_count(logical=False),
-        logical_cores=psutil.cpu_count(logical=True),
+        physical_cores=physical_cores,
+        logical_cores=logical_cores,
         tensorflow_flags=tuple(flag for flag in TENSORFLOW_CPU_FLAGS if flag in flags),
         flags_known=flags_text is not None and platform.machine().lower() in _X86_MACHINES,
     )
+
+
+def _core_counts(root: Path) -> tuple[int | None, int | None]:
+    """(physical, logical) CPUs: on Linux from the kernel's CPU topology files, the source psutil
+    reads there too (without importing psutil, a tenth of doctor's start-up); psutil elsewhere."""
+    cores = _topology_core_count(root / "sys/devices/system/cpu")
+    if cores is not None and hasattr(os, "sysconf"):
+        return cores, os.sysconf("SC_NPROCESSORS_ONLN")
+    import psutil
+
+    return psutil.cpu_count(logical=False), psutil.cpu_count(logical=True)
+
+
+def _topology_core_count(cpu_dir: Path) -> int | None:
+    """Distinct cores: each CPU's topology/core_cpus_list names the CPUs sharing its core
+    (thread_siblings_list before Linux 5.7); see the kernel's admin-guide/cputopology."""
+    for name in ("core_cpus_list", "thread_siblings_list"):
+        siblings = {
+            text.strip()
+            for path in cpu_dir.glob(f"cpu[0-9]*/topology/{name}")
+            if (text := read_text(path))
+        }
+        if siblings:
+            return len(siblings)
+    return None
 
 
 def _first_cpuinfo_field(cpuinfo: str, field: str) -> str | None:
@@ -156,8 +180,19 @@ def _first_cpuinfo_field(cpuinfo: str, field: str) -> str | None:
     return match.group(1).strip() if match else None
 
 
-def probe_memory() -> MemoryInfo:
-    import psutil
+def probe_memory(root: Path = Path("/")) -> MemoryInfo:
+    """RAM and swap from /proc/meminfo on Linux (what psutil reads there); psutil elsewhere."""
+    meminfo_kib = _meminfo_kib(read_text(root / "proc/meminfo") or "")
+    fields = ("MemTotal", "MemAvailable", "SwapTotal", "SwapFree")
+    if all(field in meminfo_kib for field in fields):
+        total, available, swap_total, swap_free = (meminfo_kib[f] * 1024 for f in fields)
+        return MemoryInfo(
+            total_bytes=total,
+            available_bytes=available,
+            swap_total_bytes=swap_total,
+            swap_free_bytes=swap_free,
+        )
+    import psutil  # not Linux, or a kernel before 3.14 (no MemAvailable: psutil estimates it)
 
     virtual = psutil.virtual_memory()
     swap = psutil.swap_memory()
@@ -167,6 +202,17 @@ def probe_memory() -> MemoryInfo:
         swap_total_bytes=int(swap.total),
         swap_free_bytes=int(swap.free),
     )
+
+
+def _meminfo_kib(text: str) -> dict[str, int]:
+    """``MemTotal:  24684084 kB`` lines as {"MemTotal": 24684084}."""
+    values: dict[str, int] = {}
+    for line in text.splitlines():
+        name, _, rest = line.partition(":")
+        words = rest.split()
+        if words and words[0].isdigit() and words[1:] in ([], ["kB"]):
+            values[name.strip()] = int(words[0])
+    return values
 
 
 def probe_disks(places: dict[str, str | None]) -> tuple[DiskInfo, ...]:

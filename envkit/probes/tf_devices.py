@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from importlib import resources
 
 from envkit.model import Unavailable
 from envkit.probes import _proc
+from envkit.records import record
 
 TF_DEVICE_TIMEOUT_S = 30.0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TfGpuList:
     gpus: int
     """How many GPUs tf.config.list_physical_devices("GPU") lists."""

@@ -22,9 +22,9 @@ different card for CUDA than for NVML.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from envkit.model import GpuInfo, VisibleDevices
+from envkit.records import record
 
 _GPU_PREFIX = "GPU-"
 _MIG_PREFIX = "MIG-"
@@ -35,7 +35,7 @@ _UNKNOWN = "unknown"
 _STRTOUL = re.compile(r"[+-]?\d+")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Walk:
     matched: tuple[str, ...]
     indices: tuple[int, ...]

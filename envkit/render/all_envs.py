@@ -7,7 +7,6 @@ The JSON is one document: ``{"schema": "envkit.doctor-all-envs/2", "envkit_versi
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from rich.console import Console
 from rich.text import Text
@@ -22,6 +21,7 @@ from envkit.model import (
     TensorflowBuild,
     TensorflowInfo,
 )
+from envkit.records import record
 from envkit.render.doctor import (
     area_summary,
     findings_style,
@@ -33,7 +33,7 @@ from envkit.render.doctor import (
 HEADERS = ("Environment", "Python", "TensorFlow / Keras", "GPU build", "Verdict")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EnvRow:
     environment: str
     python: str

@@ -9,10 +9,10 @@ older library, or one of another major, fails; a newer minor of the same major l
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from envkit import knowledge
 from envkit.knowledge.versions import numeric_parts
+from envkit.records import record
 from envkit.rules import tf_install
 
 _LOADED_VS_COMPILED = re.compile(
@@ -21,7 +21,7 @@ _LOADED_VS_COMPILED = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Mismatch:
     loaded: str
     built: str

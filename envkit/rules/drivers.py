@@ -9,10 +9,10 @@ macOS there are no Linux steps at all. envkit prints these steps; it never runs 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from envkit import knowledge
 from envkit.model import GpuInfo, OsInfo, PciGpu, Snapshot
+from envkit.records import record
 from envkit.rules import facts
 
 NVIDIA_DOWNLOADS = "https://www.nvidia.com/Download/index.aspx"
@@ -42,7 +42,7 @@ _EMPTY_VISIBLE_DEVICES = {"", "void"}
 # ---------------------------------------------------------------- GPU generations
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GpuLimit:
     """What the machine's GPUs allow of a driver: the newest branch, the open modules."""
 
@@ -555,7 +555,7 @@ def uvm_steps(snapshot: Snapshot) -> tuple[str, ...]:
 # ---------------------------------------------------------------- the TensorFlow a capped GPU runs
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TensorflowCap:
     """What the GPUs' last driver branch leaves of TensorFlow: the newest CUDA that branch
     runs, and the newest TensorFlow series built for it (None when no series is)."""

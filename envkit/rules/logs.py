@@ -13,7 +13,6 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from envkit import knowledge
 from envkit.knowledge import logs as log_table
@@ -28,6 +27,7 @@ from envkit.model import (
     Severity,
     Snapshot,
 )
+from envkit.records import record
 from envkit.rules import advice, facts
 
 _AREAS = {
@@ -95,7 +95,7 @@ def unrecognised_lines_finding(readings: tuple[LogReading, ...]) -> Finding | No
 # ---------------------------------------------------------------- the facts a verdict uses
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Facts:
     snapshot: Snapshot | None
     context: str

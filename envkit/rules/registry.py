@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from envkit.model import AREAS, CheckInfo, Finding, Severity, Snapshot
+from envkit.records import record
 
 CheckFunction = Callable[[Snapshot, CheckInfo], Iterable[Finding]]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Check:
     info: CheckInfo
     run: CheckFunction

@@ -4,8 +4,8 @@ where there is a GPU, and the NVIDIA wheels its `and-cuda` extra pins."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import Version
 
 from envkit import knowledge
@@ -23,6 +23,9 @@ from envkit.model import (
 )
 from envkit.rules import cudnn_mismatch, facts, tf_install
 from envkit.rules.registry import check
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
 
 KERAS_3_LINK = "https://keras.io/getting_started/#tensorflow--keras-2-backwards-compatibility"
 NUMPY_2_LINK = "https://github.com/tensorflow/tensorflow/issues/67291"
@@ -146,6 +149,8 @@ def _clashing_distributions(installed: TensorflowInfo) -> list[Distribution]:
     ``tensorflow-intel`` of its own version (on Linux aarch64, ``tensorflow-cpu-aws``; on
     Apple silicon 2.13-2.16, ``tensorflow-macos``): that pair is one install, not a clash.
     """
+    if len(installed.distributions) < 2:
+        return list(installed.distributions)
     required = {normalize_name(name) for name in _required_names(installed.requirements)}
     required |= _PLATFORM_BUILDS if not installed.requirements else set()
     primary = min(installed.distributions, key=lambda d: normalize_name(d.name) in required)
@@ -163,6 +168,8 @@ snapshots whose Requires-Dist lines are missing."""
 
 def _required_names(requirements: tuple[str, ...]) -> Iterator[str]:
     """Names of the unconditional (no extra) requirements, whatever their platform marker."""
+    from packaging.requirements import InvalidRequirement, Requirement  # only with several
+
     for line in requirements:
         try:
             requirement = Requirement(line)
@@ -399,6 +406,8 @@ def cuda_wheels_match_pins(snapshot: Snapshot, info: CheckInfo) -> Iterator[Find
 
 
 def and_cuda_pins(requirements: tuple[str, ...]) -> list[Requirement]:
+    from packaging.requirements import InvalidRequirement, Requirement  # only for CUDA GPUs
+
     pins = []
     for line in requirements:
         try:

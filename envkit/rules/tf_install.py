@@ -11,11 +11,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from envkit import knowledge
 from envkit.knowledge.versions import major_minor_key
 from envkit.model import Snapshot, normalize_name
+from envkit.records import record
 from envkit.rules import drivers, facts
 
 LINUX_FAMILIES = frozenset({"ubuntu", "debian", "fedora", "rhel", "wsl2", "linux"})
@@ -242,7 +241,7 @@ def release_for_machine(
     return chosen, f"# {held_by}: TensorFlow {chosen.series} is the newest that runs on it"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _GpuLimit:
     name: str
     compute_capability: str | None

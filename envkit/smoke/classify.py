@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 import signal
-from dataclasses import dataclass
 
 from envkit.knowledge import logs as log_table
+from envkit.records import record
 from envkit.smoke.model import Diagnosis, LineKind
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Pattern:
     cause: str
     kind: LineKind

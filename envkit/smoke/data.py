@@ -17,8 +17,8 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
+from envkit.records import record
 from envkit.smoke.model import DataInfo
 
 MAX_MEMBER_BYTES = 64 * 1024 * 1024
@@ -67,7 +67,7 @@ class DataError(ValueError):
     """The data file is unusable; the message is one line that names it."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Array:
     shape: tuple[int, ...]
     label_range: tuple[int, int] | None

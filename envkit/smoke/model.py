@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+
+from envkit.records import record
 
 MODELS = ("mlp", "cnn", "rnn")
 DEVICES = ("auto", "cpu", "gpu", "all")
@@ -22,7 +23,7 @@ class RunVerdict(enum.Enum):
     """Did not finish: the framework raised, crashed, timed out or saw no GPU."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SmokeSpec:
     """What ``envkit smoke`` runs. The defaults are the tutorial's."""
 
@@ -46,7 +47,7 @@ class SmokeSpec:
     download_timeout_s: float = 30.0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DataInfo:
     """The digits the networks trained and were tested on."""
 
@@ -76,7 +77,7 @@ class DataInfo:
         return "MNIST-format data (not the canonical MNIST)"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StackInfo:
     """The interpreter and framework the job ran, as the job itself reported them."""
 
@@ -91,7 +92,7 @@ class StackInfo:
     """Names of the GPUs the backend sees."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EpochStat:
     epoch: int
     loss: float | None
@@ -101,7 +102,7 @@ class EpochStat:
     samples_per_s: float
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Placement:
     """Evidence of where the network ran."""
 
@@ -112,7 +113,7 @@ class Placement:
     on_requested_device: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Reference:
     """What a healthy run reaches, and the floor below which the run fails."""
 
@@ -123,7 +124,7 @@ class Reference:
     min_test_accuracy: float
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RunError:
     stage: str
     """build, placement, fit or evaluate."""
@@ -132,7 +133,7 @@ class RunError:
     traceback: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SmokeRun:
     """One network trained on one device."""
 
@@ -176,7 +177,7 @@ class LineKind(enum.Enum):
     """A failure whatever was asked for."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Diagnosis:
     """A class of stderr lines, with the first line seen and how many there were."""
 
@@ -187,7 +188,7 @@ class Diagnosis:
     count: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class JobFailure:
     """The job did not finish normally."""
 
@@ -202,7 +203,7 @@ class JobFailure:
     stderr_tail: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SmokeResult:
     spec: SmokeSpec
     python: str

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from envkit.exit_codes import ExitCode
 from envkit.model import Finding
+from envkit.records import record
 from envkit.smoke.findings import findings_from
 from envkit.smoke.model import RunVerdict, SmokeResult
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SmokeReport:
     result: SmokeResult
     findings: tuple[Finding, ...]

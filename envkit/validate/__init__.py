@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timezone
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -23,6 +23,7 @@ from envkit.probes import nvml_watchdog
 from envkit.probes.kernel_log import XidHistory, read_xid_history
 from envkit.probes.nvml_health import NvmlSampler, NvmlSession
 from envkit.probes.tf_devices import TF_DEVICE_TIMEOUT_S, tensorflow_gpu_count, tensorflow_gpu_list
+from envkit.records import record
 from envkit.validate.model import (
     VALIDATION_SCHEMA_VERSION,
     CheckResult,
@@ -44,7 +45,7 @@ KERNEL_LOG_TIMEOUT_S = 5.0
 """Per source; the quick tier stays well inside Slurm's 60 s health check."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ValidateOptions:
     tier: Tier = Tier.QUICK
     expectations: Expectations = field(default_factory=Expectations)

@@ -15,11 +15,11 @@ catalogue is asked for.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from importlib import import_module
 from typing import TypeVar
 
 from envkit.model_health import GpuHealth
+from envkit.records import record
 from envkit.validate.model import CheckResult, Tier
 from envkit.validate.quick_common import QuickThresholds
 
@@ -27,7 +27,7 @@ F = TypeVar("F", bound=Callable[..., CheckResult])
 GpuCheck = Callable[[GpuHealth, QuickThresholds], CheckResult]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ValidateCheck:
     check_id: str
     tier: Tier

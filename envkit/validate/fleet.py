@@ -18,10 +18,10 @@ import json
 import re
 import statistics
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from envkit.exit_codes import ExitCode
+from envkit.records import record
 from envkit.validate.model import CheckResult, ValidationReport, Verdict
 from envkit.validate.report_json import ValidationFileError, load_validation
 
@@ -33,7 +33,7 @@ MIN_OUTLIER_GROUP = 3
 MAX_REPORT_BYTES = 64 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FileProblem:
     """A path that gave no usable report, and why, in one line."""
 
@@ -45,7 +45,7 @@ class FileProblem:
     """For other-version: the envelope version the file has."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NodeRow:
     node: str
     source: str
@@ -60,7 +60,7 @@ class NodeRow:
         return next((verdict for cid, verdict in self.cells if cid == check_id), None)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DrainEntry:
     node: str
     reasons: tuple[str, ...]
@@ -71,7 +71,7 @@ class DrainEntry:
         return "envkit: " + "; ".join(self.reasons)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Outlier:
     node: str
     gpu_index: int | None
@@ -89,7 +89,7 @@ class Outlier:
         return 1.0 - self.measured / self.median
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FleetSummary:
     nodes: tuple[NodeRow, ...]
     check_ids: tuple[str, ...]
@@ -288,7 +288,7 @@ def _drain_list(
     return tuple(sorted(entries, key=lambda entry: natural_key(entry.node)))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Sample:
     node: str
     result: CheckResult

@@ -7,10 +7,11 @@ A signal that could not be read is never a pass: it is ``fail`` when the check n
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from envkit.exit_codes import ExitCode
 from envkit.model_health import GpuIdentity, TelemetrySample
+from envkit.records import record
 
 VALIDATION_SCHEMA_VERSION = "2"
 
@@ -36,7 +37,7 @@ class Tier(enum.Enum):
     a distributed step."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Thresholds:
     """Fractions of the datasheet figure: below the ``fail`` one fails, below ``pass`` warns."""
 
@@ -52,7 +53,7 @@ class Thresholds:
     """A GPU this much slower than the best GPU of the node warns."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Expectations:
     """What the operator says the instance must have; None means "not checked"."""
 
@@ -66,7 +67,7 @@ class Expectations:
     thresholds: Thresholds = Thresholds()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CheckResult:
     check_id: str
     """Stable, dotted: gpu.ecc-uncorrected, perf.gemm-bf16, node.gpu-count."""
@@ -88,7 +89,7 @@ class CheckResult:
     judgement. None in reports written before envkit measured it."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ValidationReport:
     schema_version: str
     envkit_version: str

@@ -4,9 +4,9 @@ against, the Judge that finds them, and the grading and telemetry helpers."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 from envkit.knowledge import GpuModel
+from envkit.records import record
 from envkit.validate.model import CheckResult, TelemetrySample, Thresholds, Verdict
 from envkit.validate.workloads import (
     BandwidthResult,
@@ -44,7 +44,7 @@ ACTION_LINK = "check the PCIe link (nvidia-smi -q -d PCI): slot, riser, link wid
 ACTION_DIST = "run the step again; if it repeats, check NCCL and the GPUs' peer-to-peer paths"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CpuExpectations:
     """Peak figures for a CPU run (tests, benchmarks), given explicitly: no CPU table exists."""
 
@@ -55,7 +55,7 @@ class CpuExpectations:
     source: str = "given by the caller"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PcieLink:
     """The link a GPU is on, as NVML reads it under load (current generation and width)."""
 
@@ -68,7 +68,7 @@ class PcieLink:
         return None if lane is None else lane * self.width
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Peak:
     """A datasheet figure to judge against, or why there is none."""
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from envkit.model import Unavailable
 from envkit.model_health import GpuHealth, NotSupported, Reading
+from envkit.records import record
 from envkit.validate.model import CheckResult, Verdict
 
 T = TypeVar("T")
@@ -18,7 +19,7 @@ RESET_ACTION = "drain the node, then reset the GPU (nvidia-smi -r -i {gpu}) or r
 RMA_ACTION = "drain the node; reset the GPU, and if it recurs after the reset, replace it (RMA)"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class QuickThresholds:
     retired_pages_fail: int = 63
     """DCGM_LIMIT_MAX_RETIRED_PAGES (NVIDIA/DCGM common/DcgmGPUHardwareLimits.h)."""

@@ -4,13 +4,13 @@ GPU list (default tier)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from envkit.knowledge import compare_driver_versions
 from envkit.model import Unavailable
 from envkit.model_health import GpuHealth, NodeHealth, NotSupported
 from envkit.probes.kernel_log import XidEvent, XidHistory, nvml_bus_key
 from envkit.probes.tf_devices import TfGpuList
+from envkit.records import record
 from envkit.validate.catalog import node_check
 from envkit.validate.model import CheckResult, Expectations, Tier, Verdict
 from envkit.validate.quick_common import (
@@ -22,7 +22,7 @@ from envkit.validate.quick_common import (
 # --- the Xid table (reference §2.1) ----------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class XidClass:
     xid: int
     meaning: str

@@ -5,14 +5,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from envkit.jobs import JobEvent
+from envkit.records import record
 
 ENVKIT_SOURCE = "envkit"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WorkloadEvent:
     source: str
     """envkit (stage starts and ends), smoke gpu:N, smoke cpu, job, worker 0, worker 1."""

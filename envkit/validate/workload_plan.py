@@ -4,10 +4,10 @@ measurement job's argument built from it."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from envkit.knowledge import GpuModel
+from envkit.records import record
 from envkit.smoke import SmokeSpec
 
 PROTOCOL = 1
@@ -16,7 +16,7 @@ ALL_TESTS = ("gemm", "determinism", "memory", "host", "mirrored")
 PRECISIONS = ("bf16", "fp16", "fp32")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DevicePlan:
     """What to measure on one device, sized for it."""
 
@@ -40,7 +40,7 @@ class DevicePlan:
         return f"{self.kind}:{self.index}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CorruptionInjection:
     """FOR TESTS: flip one bit of one repeat's GEMM result, to prove the comparison sees it."""
 
@@ -51,7 +51,7 @@ class CorruptionInjection:
     """0 is the lowest mantissa bit: the subtlest corruption there is."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WorkloadPlan:
     devices: tuple[DevicePlan, ...]
     min_seconds: float

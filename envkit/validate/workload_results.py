@@ -4,16 +4,16 @@ from the job's events."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from envkit.jobs import JobEvent
 from envkit.model_health import TelemetrySample
+from envkit.records import record
 from envkit.smoke import Diagnosis, JobFailure, SmokeResult
 from envkit.validate.workload_plan import WorkloadPlan
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Window:
     """When a measurement ran, in seconds on the sampler's clock (TelemetrySample.elapsed_s)."""
 
@@ -21,7 +21,7 @@ class Window:
     end_s: float
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DeviceInfo:
     kind: str
     index: int
@@ -30,7 +30,7 @@ class DeviceInfo:
     compute_capability: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GemmResult:
     kind: str
     index: int
@@ -45,7 +45,7 @@ class GemmResult:
     window: Window | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DeterminismResult:
     kind: str
     index: int
@@ -66,7 +66,7 @@ class DeterminismResult:
     window: Window | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BandwidthResult:
     kind: str
     index: int
@@ -81,7 +81,7 @@ class BandwidthResult:
     window: Window | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StepResult:
     """A few training steps of a linear model across replicas, against NumPy's float64 descent."""
 
@@ -99,7 +99,7 @@ class StepResult:
     seconds: float
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WorkloadNote:
     """A test that was skipped (reason) or raised (error_type: message)."""
 
@@ -109,7 +109,7 @@ class WorkloadNote:
     error_type: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class JobOutcome:
     label: str
     """job, worker 0, worker 1."""
@@ -118,7 +118,7 @@ class JobOutcome:
     wall_seconds: float
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SmokeOutcome:
     gpu_index: int | None
     """None for a CPU plan's smoke run."""
@@ -127,7 +127,7 @@ class SmokeOutcome:
     """Why the smoke run could not start (a bad spec or unusable data)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WorkloadResults:
     plan: WorkloadPlan
     tensorflow_version: str | None

@@ -6,15 +6,16 @@ tensorflow: TensorFlow is located with importlib.util.find_spec and its build fa
 from build_info.py with ast. Environment variables are reported from an allowlist only.
 """
 
-import ast
 import importlib.util
 import json
 import os
-import platform
 import shutil
 import struct
 import sys
 import sysconfig
+
+# ast and platform are imported where they are needed: the probe runs on every doctor and
+# report, and most environments have no TensorFlow whose build_info.py needs parsing.
 
 SCHEMA = 1
 
@@ -105,8 +106,16 @@ def python_facts():
         "pip_on_path": pip_path,
         "pip_on_path_python": script_interpreter(pip_path) if pip_path else None,
         "pointer_bits": struct.calcsize("P") * 8,
-        "machine": platform.machine() or None,
+        "machine": machine() or None,
     }
+
+
+def machine():
+    if hasattr(os, "uname"):
+        return os.uname().machine  # what platform.machine() returns on POSIX
+    import platform
+
+    return platform.machine()
 
 
 def environment_kind(prefix):
@@ -213,9 +222,7 @@ class Dist(object):
 
 def installed_distributions():
     """Every distribution on sys.path, first one wins per name, as the import system does."""
-    found = scan_with_importlib_metadata()
-    if found is None:
-        found = scan_sys_path()
+    found = scan_sys_path()
     seen = set()
     unique = []
     for dist in found:
@@ -226,49 +233,20 @@ def installed_distributions():
     return unique
 
 
-def scan_with_importlib_metadata():
-    try:
-        import importlib.metadata as metadata  # Python 3.8+
-    except ImportError:
-        return None
-    found = []
-    for dist in metadata.distributions():
-        found_dist = read_importlib_dist(dist)
-        if found_dist is not None:
-            found.append(found_dist)
-    return found
-
-
-def read_importlib_dist(dist):
-    # dist.metadata runs the email parser over the whole file, long description included;
-    # the Name and Version headers are all this needs, at a third of the cost.
-    try:
-        text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
-        location = str(dist.locate_file(""))
-    except Exception:  # one broken folder (a non-UTF-8 METADATA, say) must not sink the rest
-        return None
-    headers = header_block(text)
-    name = first_header(headers, "Name")
-    if not name:
-        return None  # metadata folder without a usable METADATA file
-    return Dist(name, first_header(headers, "Version") or "", location, safe_reader(dist))
-
-
-def safe_reader(dist):
-    def read(filename):
-        try:
-            return dist.read_text(filename)
-        except Exception:
-            return None
-
-    return read
-
-
 def scan_sys_path():
-    """Python 3.6/3.7: read the Name/Version headers of *.dist-info and *.egg-info directly."""
+    """The Name/Version headers of every *.dist-info and *.egg-info on sys.path, read directly.
+
+    This is the search importlib.metadata's path finder makes, without importing it: that
+    import (the email package) is a third of the probe's time on 3.8 and later, and 3.6/3.7
+    do not have it.
+    """
     found = []
     for entry in sys.path:
         directory = entry or os.getcwd()
+        egg = read_egg(directory)
+        if egg is not None:
+            found.append(egg)
+            continue
         try:
             names = sorted(os.listdir(directory))
         except OSError:
@@ -280,12 +258,21 @@ def scan_sys_path():
     return found
 
 
+def read_egg(entry):
+    """A setuptools egg folder put on sys.path whole (``foo-1.0-py3.11.egg/EGG-INFO``)."""
+    if not entry.lower().endswith(".egg"):
+        return None
+    reader = folder_reader(os.path.join(entry, "EGG-INFO"))
+    return dist_from_text(reader("PKG-INFO"), os.path.dirname(entry), reader)
+
+
 def read_metadata_folder(directory, folder):
     path = os.path.join(directory, folder)
-    if folder.endswith(".dist-info"):
+    suffix = folder.lower()
+    if suffix.endswith(".dist-info"):
         reader = folder_reader(path)
         text = reader("METADATA")
-    elif folder.endswith(".egg-info"):
+    elif suffix.endswith(".egg-info"):
         if os.path.isdir(path):
             reader = folder_reader(path)
             text = reader("PKG-INFO")
@@ -294,13 +281,17 @@ def read_metadata_folder(directory, folder):
             reader = single_file_reader(text)
     else:
         return None
+    return dist_from_text(text, directory, reader)
+
+
+def dist_from_text(text, location, reader):
     if not text:
         return None
     headers = header_block(text)
     name = first_header(headers, "Name")
     if not name:
-        return None
-    return Dist(name, first_header(headers, "Version") or "", directory, reader)
+        return None  # metadata folder without a usable METADATA file
+    return Dist(name, first_header(headers, "Version") or "", location, reader)
 
 
 def folder_reader(path):
@@ -453,6 +444,8 @@ def record_hash(dist, relative):
 
 
 def build_facts(package_dir):
+    import ast
+
     path = build_info_path(package_dir)
     if path is None:
         return {"error": "missing", "source_file": None, "detail": "no build_info.py found"}
@@ -490,6 +483,8 @@ def build_info_entries(tree):
     `cuda_version_number = '10.1'`), a dict literal (2.3), and
     `build_info = collections.OrderedDict([...])` (2.4 and later).
     """
+    import ast
+
     entries = []
     for node in tree.body:
         if not isinstance(node, ast.Assign) or len(node.targets) != 1:
@@ -510,6 +505,8 @@ NOT_LITERAL = object()
 
 
 def literal(node):
+    import ast
+
     try:
         return ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
@@ -517,6 +514,8 @@ def literal(node):
 
 
 def mapping_entries(node):
+    import ast
+
     value = literal(node)
     if isinstance(value, dict):
         return [[str(key), repr(item)] for key, item in value.items()]
