@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import re
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 from envkit.records import record
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
 SNAPSHOT_SCHEMA_VERSION = "2"
 READABLE_SNAPSHOT_SCHEMA_VERSIONS = ("1", "2")
 """Version 1 lacks ``target``, ``kernels`` and ``environments``; it loads with their defaults."""
+_ADDED_IN_SCHEMA_2 = {"optional_in_schema": True}
+"""Field metadata (envkit.schema.OPTIONAL_IN_SCHEMA): added after version 2 was first written."""
 
 
 @record
@@ -147,6 +150,12 @@ class GpuInfo:
     power_limit_watts: float | None = None
     temperature_c: int | None = None
     processes: tuple[GpuProcess, ...] = ()
+    # Added within snapshot schema 2: documents written before them still validate.
+    utilization_gpu_percent: int | None = field(default=None, metadata=_ADDED_IN_SCHEMA_2)
+    """Of the last sample period, the percent during which a kernel ran (utilization.gpu)."""
+    power_draw_watts: float | None = field(default=None, metadata=_ADDED_IN_SCHEMA_2)
+    """What the board draws now (power.draw); a one-second average on Ampere and newer but
+    the A100, instantaneous before."""
 
 
 @record

@@ -12,7 +12,7 @@ and the hash of the field values.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
 if sys.version_info >= (3, 11):
@@ -23,7 +23,7 @@ else:  # pragma: no cover -- Python 3.10
 _T = TypeVar("_T")
 
 
-@dataclass_transform(frozen_default=True, eq_default=True)
+@dataclass_transform(frozen_default=True, eq_default=True, field_specifiers=(field,))
 def record(cls: type[_T]) -> type[_T]:
     """The class as a frozen dataclass with ``__slots__``; see the module's docstring."""
     cls.__repr__ = _repr  # type: ignore[method-assign]

@@ -96,6 +96,8 @@ def synthetic_gpu_workstation() -> Snapshot:
                     power_limit_watts=700.0,
                     temperature_c=31,
                     processes=(GpuProcess(pid=4242, used_memory_bytes=GIB // 2, kind="compute"),),
+                    utilization_gpu_percent=87,
+                    power_draw_watts=612.4,
                 ),
                 GpuInfo(
                     index=1,

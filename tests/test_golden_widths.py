@@ -245,7 +245,8 @@ def test_report_starts_with_the_nvidia_smi_view() -> None:
     assert lines[2] == "GPUs"
     assert lines[3].split() == ["Driver", "550.54.15", "·", "CUDA", "≤", "12.4"]
     gpu0 = next(line for line in lines if line.startswith("  GPU 0"))
-    assert "0.5 / 80.0 GiB used" in gpu0 and "°C" in gpu0 and "W limit" in gpu0
+    assert "0.5 / 80.0 GiB used" in gpu0 and "°C" in gpu0
+    assert "87 % util" in gpu0 and "612 W / 700 W" in gpu0  # utilisation and power, as nvidia-smi
     processes = next(line for line in lines if line.startswith("  Processes"))
     assert "pid 4242 compute" in processes
     assert lines.index("GPUs") < lines.index("System") < lines.index("NVIDIA")

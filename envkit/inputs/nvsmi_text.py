@@ -131,6 +131,11 @@ _QUERY_KEYS: dict[str, str] = {
     "power readings/default power limit": "power_readings/default_power_limit",
     "gpu power readings/current power limit": "gpu_power_readings/current_power_limit",
     "gpu power readings/default power limit": "gpu_power_readings/default_power_limit",
+    "utilization/gpu": "utilization/gpu_util",
+    "power readings/power draw": "power_readings/power_draw",
+    "gpu power readings/power draw": "gpu_power_readings/power_draw",
+    "gpu power readings/average power draw": "gpu_power_readings/average_power_draw",
+    "gpu power readings/instant power draw": "gpu_power_readings/instant_power_draw",
 }
 
 
@@ -274,6 +279,10 @@ def _table_gpu_line(line: str, gpus: list[SmiGpu]) -> None:
         values["compute_mode"] = second.group(9).replace("E. Process", "Exclusive_Process")
         if second.group(5) not in ("N/A", "ERR!"):
             values["power_readings/enforced_power_limit"] = second.group(5).replace("W", " W")
+        if second.group(4) not in ("N/A", "ERR!"):
+            values["power_readings/power_draw"] = second.group(4).replace("W", " W")
+        if second.group(8).endswith("%"):
+            values["utilization/gpu_util"] = second.group(8).replace("%", " %")
         return
     third = _ROW_THREE.match(line)
     if third and "mig_mode/current_mig" not in values and "fb_memory_usage/total" in values:

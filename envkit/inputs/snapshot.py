@@ -239,7 +239,25 @@ def gpu_info(gpu: SmiGpu) -> GpuInfo:
         or parsed(values, "gpu_power_readings/current_power_limit", decimal),
         temperature_c=parsed(values, "temperature/gpu_temp", number),
         processes=gpu.processes or (),
+        utilization_gpu_percent=parsed(values, "utilization/gpu_util", number),
+        power_draw_watts=_power_draw(values),
     )
+
+
+_POWER_DRAW_KEYS = (
+    "power_readings/power_draw",  # before R530
+    "gpu_power_readings/power_draw",  # R530 to R550
+    "gpu_power_readings/average_power_draw",  # R555 and later: what NVML's power usage gives
+    "gpu_power_readings/instant_power_draw",
+)
+
+
+def _power_draw(values: dict[str, str]) -> float | None:
+    for key in _POWER_DRAW_KEYS:
+        watts = parsed(values, key, decimal)
+        if watts is not None:
+            return watts
+    return None
 
 
 def _python_and_tensorflow(

@@ -149,6 +149,8 @@ def _read_gpu(nvml: ModuleType, index: int, handle: object) -> GpuInfo:
     persistence = _optional(nvml, "nvmlDeviceGetPersistenceMode", handle)  # persistence_mode
     mig = _optional(nvml, "nvmlDeviceGetMigMode", handle)  # mig.mode.current, mig.mode.pending
     power_mw = _optional(nvml, "nvmlDeviceGetEnforcedPowerLimit", handle)  # enforced.power.limit
+    draw_mw = _optional(nvml, "nvmlDeviceGetPowerUsage", handle)  # power.draw
+    utilization = _optional(nvml, "nvmlDeviceGetUtilizationRates", handle)  # utilization.gpu
     return GpuInfo(
         index=index,
         name=_text(_optional(nvml, "nvmlDeviceGetName", handle)),  # name
@@ -165,6 +167,8 @@ def _read_gpu(nvml: ModuleType, index: int, handle: object) -> GpuInfo:
             nvml, "nvmlDeviceGetTemperature", handle, nvml.NVML_TEMPERATURE_GPU
         ),
         processes=_processes(nvml, handle),  # nvidia-smi --query-compute-apps=pid,used_memory
+        utilization_gpu_percent=utilization.gpu if utilization is not None else None,
+        power_draw_watts=draw_mw / 1000 if draw_mw is not None else None,
     )
 
 

@@ -199,10 +199,26 @@ def _gpu_view_text(gpu: GpuInfo) -> str:
         [
             gpu.name,
             f"{used} / {gib(gpu.memory_total_bytes)} used",
+            _utilization_text(gpu),
             f"{gpu.temperature_c} °C" if gpu.temperature_c is not None else None,
-            f"{gpu.power_limit_watts:.0f} W limit" if gpu.power_limit_watts is not None else None,
+            _power_text(gpu),
         ]
     )
+
+
+def _utilization_text(gpu: GpuInfo) -> str | None:
+    percent = gpu.utilization_gpu_percent
+    return f"{percent} % util" if percent is not None else None
+
+
+def _power_text(gpu: GpuInfo) -> str | None:
+    """nvidia-smi's Pwr:Usage/Cap: "72 W / 700 W", or whichever half the GPU reports."""
+    draw, limit = gpu.power_draw_watts, gpu.power_limit_watts
+    if draw is not None and limit is not None:
+        return f"{draw:.0f} W / {limit:.0f} W"
+    if draw is not None:
+        return f"{draw:.0f} W"
+    return f"{limit:.0f} W limit" if limit is not None else None
 
 
 def _kernel_text(kernel: NvidiaKernelInfo | Unavailable) -> str:
@@ -238,8 +254,9 @@ def _gpu_text(gpu: GpuInfo) -> str:
             memory,
             f"compute {gpu.compute_capability}" if gpu.compute_capability else None,
             gpu.pci_bus_id,
+            _utilization_text(gpu),
             f"{gpu.temperature_c} °C" if gpu.temperature_c is not None else None,
-            f"{gpu.power_limit_watts:.0f} W limit" if gpu.power_limit_watts is not None else None,
+            _power_text(gpu),
             _flag_text("persistence", gpu.persistence_mode),
             _flag_text("MIG", gpu.mig_mode_current),
             _count(len(gpu.processes), "process", "processes"),
