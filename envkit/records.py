@@ -1,18 +1,19 @@
-"""``@record``: a frozen, slotted dataclass whose repr, equality and hash are shared functions.
+"""``@record``: a frozen, slotted dataclass whose methods other than ``__init__`` are shared.
 
 ``@dataclass(frozen=True, slots=True)`` compiles six methods from source text for every class;
-envkit creates about seventy such classes before a doctor run prints anything, and that
-compiling was an eighth of its start-up. ``@record`` lets the dataclass machinery write only
-``__init__`` and the frozen ``__setattr__``/``__delattr__``, and gives every class the same
-``__repr__``, ``__eq__`` and ``__hash__``, which behave as the generated ones do: the repr
-``Name(field=value, ...)``, equality only between instances of the same class, field by field,
-and the hash of the field values.
+envkit creates about seventy such classes before a doctor run prints anything, and that compiling
+was a fifth of its start-up. ``@record`` lets the dataclass machinery write only ``__init__`` and
+gives every class the same ``__repr__``, ``__eq__``, ``__hash__``, ``__setattr__`` and
+``__delattr__``, which behave as the generated ones do: the repr ``Name(field=value, ...)``,
+equality only between instances of the same class, field by field, the hash of the field values,
+and ``FrozenInstanceError`` on any assignment to a field once ``__init__`` has set it, or on any
+deletion. Type checkers see a frozen dataclass (``dataclass_transform``).
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import FrozenInstanceError, dataclass, field, fields
 from typing import Any, TypeVar
 
 if sys.version_info >= (3, 11):
@@ -29,7 +30,11 @@ def record(cls: type[_T]) -> type[_T]:
     cls.__repr__ = _repr  # type: ignore[method-assign]
     cls.__eq__ = _eq  # type: ignore[method-assign]
     cls.__hash__ = _hash  # type: ignore[method-assign]
-    return dataclass(frozen=True, slots=True, repr=False, eq=False)(cls)
+    cls.__setattr__ = _set_once  # type: ignore[method-assign]
+    cls.__delattr__ = _no_delete  # type: ignore[method-assign]
+    # frozen=False: the frozen dataclass's own __setattr__/__delattr__ would be compiled per
+    # class; _set_once gives the same guarantee to slotted classes that are never subclassed.
+    return dataclass(slots=True, repr=False, eq=False)(cls)
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
@@ -60,3 +65,17 @@ def _eq(self: object, other: object) -> bool:
 
 def _hash(self: object) -> int:
     return hash(_values(self))
+
+
+def _set_once(self: object, name: str, value: object) -> None:
+    """The generated ``__init__`` sets each slot once; any later assignment is refused."""
+    try:
+        object.__getattribute__(self, name)
+    except AttributeError:
+        object.__setattr__(self, name, value)
+        return
+    raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+
+def _no_delete(self: object, name: str) -> None:
+    raise FrozenInstanceError(f"cannot delete field {name!r}")

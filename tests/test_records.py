@@ -60,3 +60,21 @@ def test_the_dataclass_helpers_still_work() -> None:
     assert dataclasses.replace(process, pid=8).pid == 8
     assert dataclasses.asdict(Pair("a", (1,))) == {"name": "a", "values": (1,)}
     assert Pair.__match_args__ == ("name", "values")
+
+
+def test_copies_and_pickles_are_equal_and_still_frozen() -> None:
+    import copy
+    import pickle
+
+    pair = Pair("a", (1, 2))
+    pickled = pickle.loads(pickle.dumps(pair))  # noqa: S301 -- our own bytes, just made
+    for twin in (copy.copy(pair), copy.deepcopy(pair), pickled):
+        assert twin == pair and twin is not pair
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            twin.values = ()  # type: ignore[misc]
+
+
+def test_a_field_left_to_its_default_is_frozen_too() -> None:
+    pair = Pair("a")  # values comes from the default
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        pair.values = (3,)  # type: ignore[misc]

@@ -105,14 +105,14 @@ def doctor(
     if quick and not run_smoke:
         fail("--quick is for --smoke")
     check_output(output, force)
-    from envkit.doctor import diagnose
-
     target = None
     if from_inputs:
         report = _diagnose_inputs(from_inputs)
     else:
         target = None if snapshot_file else resolve_target(python, env, kernel)
         snapshot = _load_snapshot(snapshot_file) if snapshot_file else _collect(target)
+        from envkit.doctor import diagnose  # after the probes have started (see _collect)
+
         report = diagnose(snapshot)
     if run_smoke and target is not None:
         on_terminal = not (as_json or markdown or redact or output)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TypeVar
@@ -27,6 +26,7 @@ from envkit.model import (
     TensorflowInfo,
     Unavailable,
 )
+from envkit.probes._threads import Pending
 
 T = TypeVar("T")
 PythonProbeResult = tuple[PythonEnvInfo | Unavailable, TensorflowInfo | Unavailable]
@@ -37,13 +37,10 @@ def collect(target: Target) -> Snapshot:
     return collect_many(target)[0]
 
 
-def start_collect(target: Target) -> Future[Snapshot]:
+def start_collect(target: Target) -> Pending[Snapshot]:
     """``collect`` in the background: the caller imports what judging needs while the target's
     interpreter runs its probe on another core."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="envkit-collect")
-    pending = pool.submit(collect, target)
-    pool.shutdown(wait=False)
-    return pending
+    return Pending(lambda: collect(target), "envkit-collect")
 
 
 MoreTargets = Callable[[tuple[KnownEnvironment, ...]], Sequence[Target]]
@@ -56,23 +53,28 @@ def collect_many(target: Target, more: MoreTargets | None = None) -> tuple[Snaps
     from envkit.probes import conda, nvidia_kernel, nvml, python_env, system, visible_devices
     from envkit.probes.cuda_libs import probe_cuda_libraries
 
-    with ThreadPoolExecutor(max_workers=3 + MAX_PARALLEL_PYTHON_PROBES) as pool:
-        python_futures = [pool.submit(_python_probe, python_env.probe, target.python)]
-        conda_future = pool.submit(guarded, "conda", conda.probe_conda)
-        nvml_future = pool.submit(guarded, "nvml", nvml.probe)
-        os_info = guarded("os", system.probe_os)
-        cpu = guarded("cpu", system.probe_cpu)
-        memory = guarded("memory", system.probe_memory)
-        kernel = guarded("nvidia-kernel", nvidia_kernel.probe_nvidia_kernel)
-        cuda_libraries = guarded("cuda-libraries", probe_cuda_libraries)
-        conda_info = conda_future.result()
-        kernels, environments = _kernels_and_environments(target, conda_info)
-        targets = [target, *(more(environments) if more else ())]
-        python_futures += [
-            pool.submit(_python_probe, python_env.probe, other.python) for other in targets[1:]
+    pythons = [_probing(python_env.probe, target.python)]
+    conda_pending = Pending(lambda: guarded("conda", conda.probe_conda))
+    nvml_pending = Pending(lambda: guarded("nvml", nvml.probe))
+    os_info = guarded("os", system.probe_os)
+    cpu = guarded("cpu", system.probe_cpu)
+    memory = guarded("memory", system.probe_memory)
+    kernel = guarded("nvidia-kernel", nvidia_kernel.probe_nvidia_kernel)
+    cuda_libraries = guarded("cuda-libraries", probe_cuda_libraries)
+    conda_info = conda_pending.result()
+    kernels, environments = _kernels_and_environments(target, conda_info)
+    targets = [target, *(more(environments) if more else ())]
+    others = [other.python for other in targets[1:]]
+    for start in range(0, len(others), MAX_PARALLEL_PYTHON_PROBES):
+        batch = [
+            _probing(python_env.probe, python)
+            for python in others[start : start + MAX_PARALLEL_PYTHON_PROBES]
         ]
-        nvml_info = nvml_future.result()
-        pythons = [future.result() for future in python_futures]
+        for pending in batch:  # at most MAX_PARALLEL_PYTHON_PROBES interpreters at a time
+            pending.result()
+        pythons += batch
+    nvml_info = nvml_pending.result()
+    python_results = [pending.result() for pending in pythons]
     gpus = nvml_info.gpus if isinstance(nvml_info, NvmlInfo) else None
     taken_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     visible = visible_devices.parse_visible_devices(os.environ.get("CUDA_VISIBLE_DEVICES"), gpus)
@@ -96,7 +98,7 @@ def collect_many(target: Target, more: MoreTargets | None = None) -> tuple[Snaps
             kernels=kernels,
             environments=environments,
         )
-        for examined, (python_info, tensorflow) in zip(targets, pythons, strict=True)
+        for examined, (python_info, tensorflow) in zip(targets, python_results, strict=True)
     )
 
 
@@ -138,6 +140,10 @@ def guarded(name: str, probe: Callable[[], T]) -> T | Unavailable:
         return probe()
     except Exception as error:  # noqa: BLE001 -- one broken probe must not take the snapshot down
         return Unavailable("probe-crashed", f"The {name} probe failed: {error!r}.")
+
+
+def _probing(probe: Callable[[str], PythonProbeResult], python: str) -> Pending[PythonProbeResult]:
+    return Pending(lambda: _python_probe(probe, python))
 
 
 def _python_probe(probe: Callable[[str], PythonProbeResult], target: str) -> PythonProbeResult:

@@ -9,7 +9,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -62,7 +61,7 @@ def probe_os(root: Path = Path("/"), environ: Mapping[str, str] | None = None) -
         container=_container(root, os.environ if environ is None else environ),
         virtualization=_virtualization(root),
         secure_boot=_secure_boot(root),
-        hostname=socket.gethostname(),
+        hostname=platform.node(),  # gethostname(), without importing socket
         distro_id_like=tuple(release.get("ID_LIKE", "").lower().split()),
         container_gpu_env=_container_gpu_env(os.environ if environ is None else environ),
     )
