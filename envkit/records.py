@@ -67,14 +67,14 @@ def _hash(self: object) -> int:
     return hash(_values(self))
 
 
+_UNSET = object()
+
+
 def _set_once(self: object, name: str, value: object) -> None:
     """The generated ``__init__`` sets each slot once; any later assignment is refused."""
-    try:
-        object.__getattribute__(self, name)
-    except AttributeError:
-        object.__setattr__(self, name, value)
-        return
-    raise FrozenInstanceError(f"cannot assign to field {name!r}")
+    if getattr(self, name, _UNSET) is not _UNSET:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+    object.__setattr__(self, name, value)
 
 
 def _no_delete(self: object, name: str) -> None:

@@ -9,6 +9,7 @@ can move the cursor or recolour a terminal when it is printed.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from envkit.knowledge import logs as log_table
@@ -27,13 +28,17 @@ _ESCAPES = re.compile(
     r"|\x1b[P^_X][^\x1b]*(?:\x1b\\)?"  # DCS, PM, APC, SOS strings
     r"|\x1b[ -/]*[0-~]?"  # any other escape
 )
-_CONTROLS: dict[int, str | None] = {
-    code: None for code in (*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F)
-}
-_CONTROLS.update({code: None for code in range(0x80, 0xA0)})
-_CONTROLS.update({code: None for code in (0x200E, 0x200F, *range(0x202A, 0x202F))})
-_CONTROLS.update({code: None for code in (*range(0x2066, 0x206A), 0x2028, 0x2029, 0xFEFF)})
-_CONTROLS[0x09] = " "
+# Removed from what is shown: C0 controls but tab and newline, DEL, C1 controls, and the Unicode
+# bidirectional and line-separator marks that reorder or break a terminal line. A tab becomes a
+# space. (One regex over the whole text: str.translate with a table was a tenth of reading a log.)
+_CONTROLS = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f\x80-\x9f\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069\ufeff]"
+)
+
+
+def _without_controls(text: str) -> str:
+    return _CONTROLS.sub("", text).replace("\t", " ")
+
 
 _QUOTE_PREFIX = re.compile(r"^\s*(?:>\s*)+")
 _TRACEBACK_HEADER = re.compile(
@@ -124,9 +129,14 @@ _VERSION_HEADING = re.compile(r"^#+\s*TensorFlow version\s*$", re.I)
 _VERSION_VALUE = re.compile(r"^v?(\d+\.\d+(?:\.\d+)?)\b")
 
 
+# The table's match, once per distinct line of the process: logs repeat their lines (the same
+# warning every step, the same error from every worker, one log pasted in several pieces).
+_match_line = functools.lru_cache(maxsize=8192)(log_table.match_line)
+
+
 def neutralise(text: str) -> str:
     """``text`` without terminal escape sequences or control characters (tabs become spaces)."""
-    return _ESCAPES.sub("", text).translate(_CONTROLS)
+    return _without_controls(_ESCAPES.sub("", text))
 
 
 def read_log(text: str, source: str = "", first_line: int = 1) -> LogReading:
@@ -135,10 +145,14 @@ def read_log(text: str, source: str = "", first_line: int = 1) -> LogReading:
     ``source`` names the input in evidence (a file name); ``first_line`` is the number of the
     text's first line in that input, for a piece cut out of a longer one."""
     reader = _Reader()
-    lines = _ESCAPES.sub("", text).split("\n")
-    for number, raw in enumerate(lines, start=first_line):
-        reader.read(LogLine(number, _visible(raw)))
-    return reader.reading(len(lines) if text else 0, source)
+    text = _ESCAPES.sub("", text)
+    if "\r" in text:
+        visible = [_visible(raw) for raw in text.split("\n")]
+    else:  # the same, in one pass over the whole text
+        visible = [line.rstrip() for line in _without_controls(text).split("\n")]
+    for number, shown in enumerate(visible, start=first_line):
+        reader.read(LogLine(number, shown))
+    return reader.reading(len(visible) if text else 0, source)
 
 
 def merged(readings: list[LogReading], source: str) -> LogReading:
@@ -163,7 +177,25 @@ def _visible(raw: str) -> str:
     if "\r" in raw:
         segments = [segment for segment in raw.split("\r") if segment.strip()]
         raw = segments[-1] if segments else ""
-    return raw.translate(_CONTROLS).rstrip()
+    return _without_controls(raw).rstrip()
+
+
+@functools.lru_cache(maxsize=8192)  # once per distinct line, as _match_line
+def _clues_in(content: str, lowered: str) -> tuple[tuple[str, str], ...]:
+    """(clue name, value) of every context clue the line shows."""
+    if _CLUE_GATE.search(lowered) is None:
+        return ()
+    found: list[tuple[str, str]] = []
+    for name, gate, regex, value in _CLUES:
+        if not any(word in lowered for word in gate):
+            continue
+        match = regex.search(content)
+        if match is None:
+            continue
+        chosen = value or next((g for g in match.groups() if g), None)
+        if chosen is not None:
+            found.append((name, chosen))
+    return tuple(found)
 
 
 class _Reader:
@@ -177,11 +209,15 @@ class _Reader:
         self.heading_wants_version = False
 
     def read(self, line: LogLine) -> None:
-        content = _QUOTE_PREFIX.sub("", line.text).strip()
+        content = line.text.strip()
+        if content.startswith(">"):  # a quoted reply
+            content = _QUOTE_PREFIX.sub("", content).strip()
         if not content:
             return
         accounted = self._clue(line, content)
-        header = _TRACEBACK_HEADER.match(content)
+        # Each regex below runs only on lines holding the words it needs: most lines of a long
+        # log hold none of them (about half of the time of reading one went to these regexes).
+        header = _TRACEBACK_HEADER.match(content) if "Traceback" in content else None
         if header is not None:
             self.in_traceback, self.frames = True, []
             rest = header.group("rest").strip()
@@ -190,9 +226,9 @@ class _Reader:
             return
         if self._frame(line, content):
             return
-        if _CHAINED.match(content):
+        if content.startswith(("During handling", "The above")) and _CHAINED.match(content):
             return  # part of the traceback around it
-        matched = log_table.match_line(content)
+        matched = _match_line(content)
         if matched is not None:
             pattern, found = matched
             details = tuple((k, v) for k, v in found.groupdict().items() if v is not None)
@@ -251,27 +287,18 @@ class _Reader:
             if version is not None:
                 self._add_clue("tensorflow-version", version.group(1), line)
                 return True
-        if _VERSION_HEADING.match(content):
+        lowered = content.lower()
+        if "tensorflow version" in lowered and _VERSION_HEADING.match(content):
             self.heading_wants_version = True
             return True
-        lowered = content.lower()
-        if _CLUE_GATE.search(lowered) is None:
-            return False
-        found_any = False
-        for name, gate, regex, value in _CLUES:
-            if not any(word in lowered for word in gate):
-                continue
-            found = regex.search(content)
-            if found is None:
-                continue
-            chosen = value or next((g for g in found.groups() if g), None)
-            if chosen is not None:
-                self._add_clue(name, chosen, line)
-                found_any = True
-        return found_any
+        found = _clues_in(content, lowered)
+        for name, value in found:
+            self._add_clue(name, value, line)
+        return bool(found)
 
     def _add_clue(self, name: str, value: str, line: LogLine) -> None:
-        self.clues.setdefault((name, value), LogClue(name, value, line))
+        if (name, value) not in self.clues:  # the first line that shows it
+            self.clues[name, value] = LogClue(name, value, line)
 
     def reading(self, line_count: int, source: str) -> LogReading:
         return LogReading(
