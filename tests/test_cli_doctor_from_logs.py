@@ -109,3 +109,11 @@ def test_terminal_escapes_in_a_paste_never_reach_the_terminal(tmp_path: Path, es
     assert done.returncode == 0, done.stderr
     assert "CUDA_ERROR_NO_DEVICE" in done.stdout
     assert "\x1b" not in done.stdout and "\x07" not in done.stdout
+
+
+def test_a_failed_import_title_keeps_the_names_it_starts_with() -> None:
+    """TF 1.x loads CUDA when imported: the title says so and then names TensorFlow as written
+    (it once read "TensorFlow fails to import: tensorFlow ...")."""
+    done = doctor("--from", str(LOGS / "importerror-libcudart-tf1.txt"), "--json")
+    title = str(by_check(done, "log.cuda-library-missing")["title"])
+    assert title.startswith("TensorFlow fails to import: TensorFlow cannot load libcudart.so.8.0")

@@ -257,7 +257,7 @@ def _make(
     chosen = severity or _severity(events, known)
     if events[0].effect == "gpu-setup" and _fails_import(events):
         chosen = Severity.ERROR  # TensorFlow 1.x loads CUDA at import: no import, not no GPU
-        title = "TensorFlow fails to import: " + title[0].lower() + title[1:]
+        title = "TensorFlow fails to import: " + _lowered_start(title)
     if chosen is Severity.INFO and events[0].effect == "gpu-setup":
         title += " (harmless on this machine: it has no NVIDIA GPU)"
     evidence = _says_in(known.source) + _quote(events) + more_evidence
@@ -1351,3 +1351,12 @@ def _noise_finding(events: list[LogEvent], source: str) -> Finding:
         _says_in(source) + _quote(events),
         ("# TF_CPP_MIN_LOG_LEVEL=2 hides TensorFlow's informational lines",),
     )
+
+
+def _lowered_start(title: str) -> str:
+    """The title as the rest of a sentence: "The driver ..." -> "the driver ...", but a name
+    stays as it is written ("TensorFlow 2.8.0 cannot ...", "CUDA ...", "cuDNN ...")."""
+    first = title.split(" ", 1)[0]
+    if first[:1].isupper() and first[1:].islower():
+        return title[0].lower() + title[1:]
+    return title
