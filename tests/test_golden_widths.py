@@ -25,7 +25,7 @@ from envkit.codec import decode
 from envkit.model import Finding
 from envkit.render.doctor import print_doctor
 from envkit.render.report import print_report
-from envkit.render.wrap import comment_start, fix_lines
+from envkit.render.wrap import comment_start, fix_lines, prose_lines
 from envkit.smoke.model import SmokeResult
 from envkit.smoke.render import print_result
 from envkit.validate.fleet import summarize
@@ -121,6 +121,30 @@ def test_validate_at_60_never_splits_a_word() -> None:
     lines = text.splitlines()
     for before, after in itertools.pairwise(lines):
         assert not (before.endswith("NVM") and after.lstrip().startswith("L")), (before, after)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize(
+    "view", ["doctor-verbose", "validate-mixed-verbose", "report-gpu-workstation"]
+)
+def test_a_command_in_backticks_is_never_split_across_lines(
+    view: str, width: int, tmp_path: Path
+) -> None:
+    """An action's command (`sudo nvidia-smi -r -i 1`) once broke after "sudo" at 60 columns:
+    the second half, pasted alone, resets nothing."""
+    for line in rendered(_views(tmp_path)[view], width).splitlines():
+        assert line.count("`") % 2 == 0, line
+
+
+@pytest.mark.parametrize("width", [20, 40, 60])
+def test_prose_wraps_at_spaces_outside_backticks(width: int) -> None:
+    text = (
+        "drain the node, then reset the GPU (`nvidia-smi -r -i 3`) or reboot it and validate again"
+    )
+    lines = prose_lines(text, width)
+    assert " ".join(lines) == text
+    assert any("(`nvidia-smi -r -i 3`)" in line for line in lines)
+    assert all(len(line) <= width or "`" in line for line in lines)
 
 
 def test_smoke_table_never_truncates_its_headers() -> None:

@@ -5,7 +5,6 @@ Building the rows is pure and testable as plain strings; only :func:`print_repor
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Iterable
 
 from rich.console import Console
@@ -27,6 +26,7 @@ from envkit.model import (
     Unavailable,
     VisibleDevices,
 )
+from envkit.render.wrap import prose_lines
 
 Row = tuple[str, str]
 Section = tuple[str, list[Row]]
@@ -86,9 +86,7 @@ def wrap_parts(text: str, width: int) -> list[str]:
         if lines and len(lines[-1]) + len(SEPARATOR) + len(part) <= width:
             lines[-1] += SEPARATOR + part
         else:
-            lines += textwrap.wrap(part, width, break_on_hyphens=False, break_long_words=False) or [
-                ""
-            ]
+            lines += prose_lines(part, width)
     return lines
 
 

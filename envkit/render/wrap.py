@@ -7,6 +7,7 @@ every continuation line starts with ``#`` again, under the first one.
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 
@@ -33,3 +34,20 @@ def fix_lines(line: str, width: int) -> list[str]:
     words = textwrap.wrap(comment, room, break_long_words=False, break_on_hyphens=False) or [""]
     hang = " " * len(command)
     return [f"{command}# {words[0]}", *(f"{hang}# {more}" for more in words[1:])]
+
+
+_WORD = re.compile(r"(?:[^\s`]*`[^`]*`)+[^\s`]*|\S+")
+"""A word, where a `span in backticks` with its spaces and the punctuation around it is one."""
+
+
+def prose_lines(text: str, width: int) -> list[str]:
+    """``text`` wrapped at spaces into lines of at most ``width`` where its words allow; a command
+    in backticks is one word, so it is never split across lines (a pasted half runs something
+    else). A word wider than the line stands alone on its own line."""
+    lines: list[str] = []
+    for word in _WORD.findall(text):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]

@@ -36,11 +36,11 @@ ACTION_SLOW = (
     "replace it"
 )
 ACTION_SDC = (
-    "drain the node now: silent data corruption; reset the GPU (nvidia-smi -r) and rerun; "
+    "drain the node now: silent data corruption; reset the GPU (`nvidia-smi -r`) and rerun; "
     "replace it if it repeats"
 )
 ACTION_THERMAL = "drain the node; check its cooling (fans, airflow, inlet temperature)"
-ACTION_LINK = "check the PCIe link (nvidia-smi -q -d PCI): slot, riser, link width and generation"
+ACTION_LINK = "check the PCIe link (`nvidia-smi -q -d PCI`): slot, riser, link width and generation"
 ACTION_DIST = "run the step again; if it repeats, check NCCL and the GPUs' peer-to-peer paths"
 
 

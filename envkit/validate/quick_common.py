@@ -15,7 +15,7 @@ from envkit.validate.model import CheckResult, Verdict
 T = TypeVar("T")
 GIB = 1024**3
 MIB = 1024**2
-RESET_ACTION = "drain the node, then reset the GPU (nvidia-smi -r -i {gpu}) or reboot"
+RESET_ACTION = "drain the node, then reset the GPU (`nvidia-smi -r -i {gpu}`) or reboot"
 RMA_ACTION = "drain the node; reset the GPU, and if it recurs after the reset, replace it (RMA)"
 
 
@@ -77,7 +77,7 @@ def not_read(
             f"GPU {gpu.index}: {what} could not be read",
             reading.reason,
             gpu,
-            action="run nvidia-smi -q as root to read it by hand",
+            action="run `nvidia-smi -q` as root to read it by hand",
         )
     return None
 

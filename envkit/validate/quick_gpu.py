@@ -39,7 +39,7 @@ def gpu_nvml(gpu: GpuHealth) -> CheckResult:
             f"{gpu.error.code}: {gpu.error.reason}",
             gpu,
             action=RMA_ACTION.replace(
-                "reset the GPU", f"reset the GPU (nvidia-smi -r -i {gpu.index})"
+                "reset the GPU", f"reset the GPU (`nvidia-smi -r -i {gpu.index}`)"
             ),
         )
     identity = gpu.identity
@@ -155,7 +155,7 @@ def gpu_ecc_mode(gpu: GpuHealth) -> CheckResult:
             f"GPU {gpu.index}: ECC is off",
             evidence,
             gpu,
-            action=f"sudo nvidia-smi -i {gpu.index} -e 1, then reboot",
+            action=f"`sudo nvidia-smi -i {gpu.index} -e 1`, then reboot",
         )
     if mode.pending != mode.current:
         return make_result(
@@ -320,10 +320,10 @@ def gpu_row_remap(gpu: GpuHealth, limits: QuickThresholds) -> CheckResult:
 
 
 _RECOVERY_ACTIONS: dict[int, tuple[str, str]] = {
-    1: ("GPU reset", "drain the node, then reset the GPU: nvidia-smi -r -i {gpu}"),
+    1: ("GPU reset", "drain the node, then reset the GPU: `nvidia-smi -r -i {gpu}`"),
     2: ("node reboot", "drain the node, then reboot it"),
     3: ("drain peer-to-peer", "stop multi-GPU jobs on this node, then reset the GPU"),
-    4: ("drain and reset", "drain the node, then reset the GPU: nvidia-smi -r -i {gpu}"),
+    4: ("drain and reset", "drain the node, then reset the GPU: `nvidia-smi -r -i {gpu}`"),
     5: ("recover IMEX domain", "drain the node and restart the IMEX domain"),
     6: ("bus reset", "drain the node, then reset the GPU's PCIe bus (or reboot)"),
     7: ("system reboot", "drain the node, then reboot it"),
@@ -391,8 +391,8 @@ def gpu_clock_events(gpu: GpuHealth) -> CheckResult:
             evidence,
             gpu,
             measured=mask,
-            action="drain; check cooling and power delivery (nvidia-smi -q -d PERFORMANCE,"
-            "TEMPERATURE,POWER); reseat power cables or replace the GPU if it persists",
+            action="drain; check cooling and power delivery (`nvidia-smi -q -d PERFORMANCE,"
+            "TEMPERATURE,POWER`); reseat power cables or replace the GPU if it persists",
         )
     if mask & _CLOCK_WARN:
         return make_result(
@@ -458,7 +458,7 @@ def gpu_persistence(gpu: GpuHealth) -> CheckResult:
         f"GPU {gpu.index}: persistence mode off",
         "off: the driver tears down between jobs, so each job starts slower",
         gpu,
-        action="sudo systemctl enable --now nvidia-persistenced (or sudo nvidia-smi -pm 1)",
+        action="`sudo systemctl enable --now nvidia-persistenced` (or `sudo nvidia-smi -pm 1`)",
     )
 
 
@@ -478,7 +478,7 @@ def gpu_mig(gpu: GpuHealth) -> CheckResult:
             f"GPU {gpu.index}: MIG is on",
             evidence + "; TensorFlow sees MIG instances, not the whole GPU",
             gpu,
-            action=f"for the whole GPU: sudo nvidia-smi -i {gpu.index} -mig 0, then reset it",
+            action=f"for the whole GPU: `sudo nvidia-smi -i {gpu.index} -mig 0`, then reset it",
         )
     if mode.pending:
         return make_result(
@@ -499,7 +499,7 @@ def gpu_compute_mode(gpu: GpuHealth) -> CheckResult:
         return skipped
     value = int(value_of(mode))
     name = _COMPUTE_MODES.get(value, str(value))
-    fix = f"sudo nvidia-smi -i {gpu.index} -c DEFAULT"
+    fix = f"`sudo nvidia-smi -i {gpu.index} -c DEFAULT`"
     if value == 0:
         return make_result(check, Verdict.PASS, f"GPU {gpu.index}: compute mode Default", name, gpu)
     if value == 2:
@@ -565,7 +565,7 @@ def gpu_power_limit(gpu: GpuHealth, limits: QuickThresholds) -> CheckResult:
             Verdict.WARN,
             f"GPU {gpu.index}: power capped at {watts:g} W of {full:g} W",
             f"{evidence}; warns below {limits.power_limit_warn_fraction:.0%} of the default",
-            action=f"sudo nvidia-smi -i {gpu.index} -pl {full:g}, or ask the provider",
+            action=f"`sudo nvidia-smi -i {gpu.index} -pl {full:g}`, or ask the provider",
             **extra,
         )
     return make_result(

@@ -63,7 +63,7 @@ _XID_ROWS: tuple[tuple[int, str, str, str], ...] = (
     (64, "Page retirement or row remap recording failure", "critical", RMA_ACTION),
     (69, "Graphics engine class error", "critical", RESET_ACTION),
     (73, "NVENC2 error", "critical", RESET_ACTION),
-    (74, "NVLink error", "critical", RESET_ACTION + "; check links with nvidia-smi nvlink -s"),
+    (74, "NVLink error", "critical", RESET_ACTION + "; check links with `nvidia-smi nvlink -s`"),
     (
         79,
         "GPU has fallen off the bus",
