@@ -60,10 +60,14 @@ def _library_loads() -> bool:
 def test_real_bindings_without_a_driver_report_library_not_found() -> None:
     if _library_loads():
         pytest.skip("this machine has a real libnvidia-ml.so.1; the no-driver case cannot occur")
-    result = nvml.probe()
-    assert isinstance(result, Unavailable)
-    assert result.code == "nvml-library-not-found"
-    assert "install the NVIDIA driver" in result.reason
+    import pynvml
+
+    assert not nvml.driver_library_loads()
+    shortcut, bindings = nvml.probe(), nvml.probe(pynvml)  # without and with the bindings
+    assert shortcut == bindings  # the shortcut says exactly what nvmlInit says
+    assert isinstance(shortcut, Unavailable)
+    assert shortcut.code == "nvml-library-not-found"
+    assert "install the NVIDIA driver" in shortcut.reason
 
 
 def test_real_library_without_kernel_module_reports_driver_not_loaded(libnvml_dir: Path) -> None:

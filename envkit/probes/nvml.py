@@ -9,6 +9,7 @@ through the same module; nvml_record.py captures what a real machine answered, f
 from __future__ import annotations
 
 import contextlib
+import sys
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -61,6 +62,8 @@ def probe(nvml: ModuleType | None = None) -> NvmlInfo | Unavailable:
 
 
 def _probe(nvml: ModuleType | None) -> NvmlInfo | Unavailable:
+    if nvml is None and not driver_library_loads():
+        return Unavailable(*_INIT_FAILURES["NVML_ERROR_LIBRARY_NOT_FOUND"])
     module = nvml if nvml is not None else _pynvml()
     try:
         module.nvmlInit()
@@ -77,6 +80,21 @@ def _probe(nvml: ModuleType | None) -> NvmlInfo | Unavailable:
     finally:
         with contextlib.suppress(module.NVMLError):
             module.nvmlShutdown()
+
+
+def driver_library_loads() -> bool:
+    """Whether the loader finds the driver's libnvidia-ml.so.1, the name pynvml's nvmlInit opens
+    on Linux. Where it does not, nvmlInit can only answer LIBRARY_NOT_FOUND, and the bindings
+    (a twelfth of a doctor run's start-up) are not imported for that. Elsewhere pynvml decides."""
+    if not sys.platform.startswith("linux"):
+        return True
+    import ctypes
+
+    try:
+        ctypes.CDLL("libnvidia-ml.so.1")
+    except OSError:
+        return False
+    return True
 
 
 def _pynvml() -> ModuleType:
@@ -237,16 +255,22 @@ class Session:
         self.failure: Unavailable | None = None
 
     def __enter__(self: _S) -> _S:
+        from envkit.probes import nvml_watchdog
+
         try:
+            if self._module is None and not nvml_watchdog.call("dlopen", driver_library_loads):
+                self.failure = Unavailable(*_INIT_FAILURES["NVML_ERROR_LIBRARY_NOT_FOUND"])
+                return self
             module = self._module if self._module is not None else self.bindings()
+        except nvml_watchdog.NvmlTimeout as timeout:
+            self.failure = timeout.unavailable
+            return self
         except ImportError as error:
             self.failure = Unavailable(
                 "nvml-bindings-missing",
                 f"NVIDIA's Python bindings could not be imported ({error}); install nvidia-ml-py.",
             )
             return self
-        from envkit.probes import nvml_watchdog
-
         try:
             nvml_watchdog.call("nvmlInit", module.nvmlInit)  # a hang is nvml-timeout (#12)
         except nvml_watchdog.NvmlTimeout as timeout:
