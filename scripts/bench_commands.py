@@ -62,7 +62,8 @@ def main() -> None:
         return
     commands = {
         "envkit report --json": [sys.executable, "-m", "envkit", "report", "--json"],
-        "envkit doctor": [sys.executable, "-m", "envkit", "doctor", "--json"],
+        "envkit doctor --json": [sys.executable, "-m", "envkit", "doctor", "--json"],
+        "envkit doctor": [sys.executable, "-m", "envkit", "doctor"],  # the text, through rich
     }
     tf_python = str(args.tf_python) if args.tf_python.exists() else None
     import_tf = None

@@ -110,7 +110,8 @@ def doctor(
         report = _diagnose_inputs(from_inputs)
     else:
         target = None if snapshot_file else resolve_target(python, env, kernel)
-        snapshot = _load_snapshot(snapshot_file) if snapshot_file else _collect(target)
+        renderer = "json" if as_json else "markdown" if markdown else "text"
+        snapshot = _load_snapshot(snapshot_file) if snapshot_file else _collect(target, renderer)
         from envkit.doctor import diagnose  # after the probes have started (see _collect)
 
         report = diagnose(snapshot)
@@ -130,13 +131,24 @@ def _diagnose_inputs(paths: list[str]) -> DoctorReport:
     return diagnose_inputs(read_from(paths))
 
 
-def _collect(target: Target | None) -> Snapshot:
+_RENDERERS = {
+    "json": ("envkit.render.doctor_json",),
+    "markdown": ("envkit.render.markdown",),
+    "text": ("envkit.render.doctor", "envkit.terminal"),
+}
+
+
+def _collect(target: Target | None, renderer: str) -> Snapshot:
+    """The snapshot; while the target's interpreter runs its probe (on another core, and through
+    a wrapper such as a pyenv shim it is the longest step), the rules and the renderer load."""
+    import importlib
+
     from envkit.probes import start_collect
 
     assert target is not None  # noqa: S101 -- only without --snapshot
     pending = start_collect(target)
-    import envkit.doctor  # noqa: F401 -- the rules load while the target's probe runs
-
+    for module in ("envkit.doctor", *_RENDERERS[renderer]):
+        importlib.import_module(module)
     return pending.result()
 
 

@@ -20,7 +20,7 @@ from envkit.cli._app import (
     resolve_target,
 )
 from envkit.cli._from import FromOption
-from envkit.model import Snapshot
+from envkit.model import Snapshot, Target
 
 
 @app.command()
@@ -37,7 +37,6 @@ def report(
     from_inputs: FromOption = None,
 ) -> None:
     """Show the machine: OS, CPU, memory, NVIDIA driver and GPUs, Python, TensorFlow, conda."""
-    from envkit.probes import collect
     from envkit.render.json_doc import snapshot_json
 
     check_output(output, force)
@@ -46,13 +45,23 @@ def report(
     if from_inputs:
         snapshot = _snapshot_from_inputs(from_inputs, python, env)
     else:
-        snapshot = collect(resolve_target(python, env, kernel))
+        snapshot = _collect(resolve_target(python, env, kernel), as_json)
     if as_json:
         emit(snapshot_json(snapshot), output, force)
     else:
         from envkit.render.report import print_report
 
         emit_rich(lambda console: print_report(console, snapshot, verbose=verbose), output, force)
+
+
+def _collect(target: Target, as_json: bool) -> Snapshot:
+    """The snapshot; the renderer loads while the target's interpreter runs its probe."""
+    from envkit.probes import start_collect
+
+    pending = start_collect(target)
+    if not as_json:
+        import envkit.render.report  # noqa: F401 -- rich and the report's view, meanwhile
+    return pending.result()
 
 
 def _snapshot_from_inputs(paths: list[str], python: str | None, env: str | None) -> Snapshot:
