@@ -181,7 +181,7 @@ class VisibleDevices:
     hides_all: bool
 
 
-@record
+@record(many=True)  # made by the thousand: one per package, per log line
 class Distribution:
     name: str
     version: str
@@ -491,7 +491,7 @@ class DoctorReport:
 # What envkit.inputs.logs.read_log finds in a log or bug report; envkit.rules.logs judges it.
 
 
-@record
+@record(many=True)  # made by the thousand: one per package, per log line
 class LogLine:
     """One line of the input, as printed (escape sequences and control characters removed)."""
 
@@ -500,7 +500,7 @@ class LogLine:
     text: str
 
 
-@record
+@record(many=True)  # made by the thousand: one per package, per log line
 class LogEvent:
     """A line a pattern of knowledge/data/log_patterns.json recognises."""
 
@@ -518,7 +518,7 @@ class LogEvent:
         return next((value for key, value in self.details if key == name), None)
 
 
-@record
+@record(many=True)  # made by the thousand: one per package, per log line
 class TracebackFrame:
     path: str
     """The file as the frame names it (a path, <stdin>, <ipython-input-...>)."""

@@ -78,3 +78,18 @@ def test_a_field_left_to_its_default_is_frozen_too() -> None:
     pair = Pair("a")  # values comes from the default
     with pytest.raises(dataclasses.FrozenInstanceError):
         pair.values = (3,)  # type: ignore[misc]
+
+
+@record(many=True)
+class Line:
+    number: int
+    text: str = ""
+
+
+def test_a_class_made_by_the_thousand_behaves_the_same() -> None:
+    line = Line(3, "x")
+    assert repr(line) == "Line(number=3, text='x')"
+    assert line == Line(3, "x") and hash(line) == hash(Line(3, "x")) and line != Pair("x")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        line.number = 4  # type: ignore[misc]
+    assert not hasattr(line, "__dict__") and dataclasses.replace(line, text="y").text == "y"

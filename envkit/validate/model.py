@@ -67,7 +67,7 @@ class Expectations:
     thresholds: Thresholds = Thresholds()
 
 
-@record
+@record(many=True)  # tens per node, thousands in a fleet summary
 class CheckResult:
     check_id: str
     """Stable, dotted: gpu.ecc-uncorrected, perf.gemm-bf16, node.gpu-count."""
