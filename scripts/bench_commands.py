@@ -75,7 +75,7 @@ def main() -> None:
     for label, argv in commands.items():
         median_wall_s(argv, 2)  # warm the page cache
         own = median_wall_s(argv, args.runs)
-        print(f"{label} (envkit's interpreter): median {own:.3f} s over {args.runs} runs")
+        print(f"{label} (default target): median {own:.3f} s over {args.runs} runs")
         if tf_python and import_tf:
             with_tf = median_wall_s([*argv, "--python", tf_python], args.runs)
             print(
