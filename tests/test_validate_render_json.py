@@ -112,7 +112,17 @@ def test_committed_version_1_document_still_loads_and_validates() -> None:
         jsonschema.validate(json.loads(text), schema())  # the envelope moved: version 2
     loaded = load_validation(text, FIXTURE.name)
     assert loaded.schema_version == "1"
-    assert dataclasses.replace(loaded, schema_version="2") == node_report()
+    assert dataclasses.replace(loaded, schema_version="2") == _before_backticks(node_report())
+
+
+def _before_backticks(report: ValidationReport) -> ValidationReport:
+    """The synthetic report as the version-1 file holds it, written before actions put their
+    commands in backticks."""
+    results = tuple(
+        dataclasses.replace(r, action=r.action.replace("`", "")) if r.action else r
+        for r in report.results
+    )
+    return dataclasses.replace(report, results=results)
 
 
 def test_a_version_1_envelope_around_a_version_2_report_is_invalid() -> None:
