@@ -1,4 +1,4 @@
-from envkit.cli import main
+from envkit.entry import main
 
 if __name__ == "__main__":
     main()

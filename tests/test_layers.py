@@ -45,6 +45,7 @@ _BY_FIRST_PART = {
     "terminal": "render",  # the escaping console every renderer draws on
     "cli": "cli",
     "__main__": "cli",
+    "entry": "cli",  # the entry point: starts the default target's probe, then the CLI
 }
 RENDERERS = {"junit"}
 """Feature modules that are renderers by what they do, not by name."""

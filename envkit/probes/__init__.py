@@ -37,10 +37,21 @@ def collect(target: Target) -> Snapshot:
     return collect_many(target)[0]
 
 
+_PREFETCHED: dict[Target, Pending[Snapshot]] = {}
+"""Collections started before the command asked (see envkit/entry.py), by target."""
+
+
+def prefetch(target: Target) -> None:
+    """Start collecting for ``target`` now; the next ``start_collect(target)`` takes it."""
+    _PREFETCHED[target] = Pending(lambda: collect(target), "envkit-collect")
+
+
 def start_collect(target: Target) -> Pending[Snapshot]:
     """``collect`` in the background: the caller imports what judging needs while the target's
-    interpreter runs its probe on another core."""
-    return Pending(lambda: collect(target), "envkit-collect")
+    interpreter runs its probe on another core. A prefetched collection for the same target is
+    taken over, once."""
+    started = _PREFETCHED.pop(target, None)
+    return started if started is not None else Pending(lambda: collect(target), "envkit-collect")
 
 
 MoreTargets = Callable[[tuple[KnownEnvironment, ...]], Sequence[Target]]
