@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -15,7 +15,7 @@ from envkit.exit_codes import ExitCode
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from envkit.model import Target
+    from envkit.model import Snapshot, Target
 
 
 app = typer.Typer(
@@ -148,6 +148,20 @@ def resolve_target(python: str | None, env: str | None, kernel: str | None = Non
         return resolve(python, env, kernel)
     except TargetError as error:
         fail(str(error))
+
+
+def collect_while_importing(target: Target, modules: Iterable[str]) -> Snapshot:
+    """The snapshot of ``target``; while its interpreter runs the probe (on another core, and
+    through a wrapper such as a pyenv shim the longest step), ``modules`` load: what judging
+    and rendering it will need."""
+    import importlib
+
+    from envkit.probes import start_collect
+
+    pending = start_collect(target)
+    for module in modules:
+        importlib.import_module(module)
+    return pending.result()
 
 
 def say_target(target: Target) -> None:

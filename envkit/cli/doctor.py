@@ -15,6 +15,7 @@ from envkit.cli._app import (
     PythonOption,
     app,
     check_output,
+    collect_while_importing,
     emit,
     emit_rich,
     fail,
@@ -139,17 +140,8 @@ _RENDERERS = {
 
 
 def _collect(target: Target | None, renderer: str) -> Snapshot:
-    """The snapshot; while the target's interpreter runs its probe (on another core, and through
-    a wrapper such as a pyenv shim it is the longest step), the rules and the renderer load."""
-    import importlib
-
-    from envkit.probes import start_collect
-
     assert target is not None  # noqa: S101 -- only without --snapshot
-    pending = start_collect(target)
-    for module in ("envkit.doctor", *_RENDERERS[renderer]):
-        importlib.import_module(module)
-    return pending.result()
+    return collect_while_importing(target, ("envkit.doctor", *_RENDERERS[renderer]))
 
 
 def _doctor_smoke_findings(

@@ -14,13 +14,14 @@ from envkit.cli._app import (
     PythonOption,
     app,
     check_output,
+    collect_while_importing,
     emit,
     emit_rich,
     fail,
     resolve_target,
 )
 from envkit.cli._from import FromOption
-from envkit.model import Snapshot, Target
+from envkit.model import Snapshot
 
 
 @app.command()
@@ -45,23 +46,14 @@ def report(
     if from_inputs:
         snapshot = _snapshot_from_inputs(from_inputs, python, env)
     else:
-        snapshot = _collect(resolve_target(python, env, kernel), as_json)
+        renderer = () if as_json else ("envkit.render.report",)  # rich and the report's view
+        snapshot = collect_while_importing(resolve_target(python, env, kernel), renderer)
     if as_json:
         emit(snapshot_json(snapshot), output, force)
     else:
         from envkit.render.report import print_report
 
         emit_rich(lambda console: print_report(console, snapshot, verbose=verbose), output, force)
-
-
-def _collect(target: Target, as_json: bool) -> Snapshot:
-    """The snapshot; the renderer loads while the target's interpreter runs its probe."""
-    from envkit.probes import start_collect
-
-    pending = start_collect(target)
-    if not as_json:
-        import envkit.render.report  # noqa: F401 -- rich and the report's view, meanwhile
-    return pending.result()
 
 
 def _snapshot_from_inputs(paths: list[str], python: str | None, env: str | None) -> Snapshot:

@@ -198,10 +198,14 @@ def _gpu_view_text(gpu: GpuInfo) -> str:
             gpu.name,
             f"{used} / {gib(gpu.memory_total_bytes)} used",
             _utilization_text(gpu),
-            f"{gpu.temperature_c} °C" if gpu.temperature_c is not None else None,
+            _temperature_text(gpu),
             _power_text(gpu),
         ]
     )
+
+
+def _temperature_text(gpu: GpuInfo) -> str | None:
+    return f"{gpu.temperature_c} °C" if gpu.temperature_c is not None else None
 
 
 def _utilization_text(gpu: GpuInfo) -> str | None:
@@ -253,7 +257,7 @@ def _gpu_text(gpu: GpuInfo) -> str:
             f"compute {gpu.compute_capability}" if gpu.compute_capability else None,
             gpu.pci_bus_id,
             _utilization_text(gpu),
-            f"{gpu.temperature_c} °C" if gpu.temperature_c is not None else None,
+            _temperature_text(gpu),
             _power_text(gpu),
             _flag_text("persistence", gpu.persistence_mode),
             _flag_text("MIG", gpu.mig_mode_current),
