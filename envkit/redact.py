@@ -248,23 +248,3 @@ def _markdown_escape(placeholder: str) -> str:
     if placeholder == "~":
         return "\\~"
     return placeholder.replace("<", "&lt;").replace(">", "&gt;")
-
-
-# ---------------------------------------------------------------- control characters
-
-_CONTROL = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
-"""C0 (but newline and tab), DEL, C1, the bidirectional overrides and lone surrogates."""
-
-
-def escape_control(text: str) -> str:
-    """``text`` with every character that could move the cursor, recolour the terminal, reorder
-    what is shown or fail to encode written as ``\\xNN`` / ``\\uNNNN``: what a snapshot, a report
-    or a probe answer holds reaches a terminal only as visible text. Newlines and tabs stay."""
-    return _CONTROL.sub(_escaped, text)
-
-
-def _escaped(match: re.Match[str]) -> str:
-    code = ord(match.group(0))
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

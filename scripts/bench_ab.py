@@ -1,6 +1,6 @@
 """Start-up time of envkit at another revision against this working tree, runs interleaved.
 
-Usage: .venv/bin/python scripts/bench_ab.py --base REV [--runs N] [--tf-python PATH]
+Usage: .venv/bin/python scripts/bench_ab.py --base REV [--runs N] [--tf-python PATH] [--only TEXT]
 
 On a machine whose speed drifts within minutes (a shared VM), two benchmark runs taken apart
 compare the moments as much as the code. Here each command runs alternately from a worktree of
@@ -67,6 +67,7 @@ def main() -> None:
     parser.add_argument("--base", required=True, help="The revision to compare with.")
     parser.add_argument("--runs", type=int, default=11)
     parser.add_argument("--tf-python", type=Path, default=DEFAULT_TF_PYTHON)
+    parser.add_argument("--only", default="", help="Only the commands whose label holds this.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         base = Path(scratch) / "base"
@@ -81,6 +82,8 @@ def main() -> None:
                     [sys.executable, "-m", "compileall", "-q", str(tree / "envkit")], check=True
                 )
             for label, argv in commands(args.tf_python, Path(scratch)).items():
+                if args.only not in label:
+                    continue
                 medians = median_pair(argv, trees, args.runs)
                 before, after = medians[args.base], medians["this tree"]
                 print(

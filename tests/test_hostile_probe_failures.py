@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from envkit.controls import escape_control
 from envkit.model import Unavailable
-from envkit.redact import escape_control
 
 WRAPPER = """#!/bin/sh
 # answers -V like the real interpreter, then misbehaves on the probe

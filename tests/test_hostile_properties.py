@@ -17,11 +17,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from envkit.controls import escape_control
 from envkit.envfiles import EnvFileError, SpecError, check_document, fix
 from envkit.envfiles.line_edit import split_lines
 from envkit.envfiles.reading import parse_conda, parse_requirements
 from envkit.readers import InputError, load_json
-from envkit.redact import Identifiers, escape_control, redact
+from envkit.redact import Identifiers, redact
 from envkit.render.json_doc import SnapshotFileError, snapshot_from_json
 from envkit.smoke.data import DataError, inspect_path
 from envkit.validate.report_json import ValidationFileError, load_validation

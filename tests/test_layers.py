@@ -26,6 +26,7 @@ _BY_FIRST_PART = {
     "exit_codes": "model",
     "files": "model",
     "redact": "model",
+    "controls": "model",  # control characters made visible, for every printed text
     "readers": "model",  # the bounded reader of the user's input files (standard library only)
     "codec": "model",
     "envelope": "model",  # the schema key and envkit_version every document opens with (#13)

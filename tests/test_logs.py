@@ -7,6 +7,7 @@ SYNTHETIC workstation of tests/snapshots.py, changed one fact at a time (tests/r
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -422,6 +423,14 @@ def test_table_lines(line: str, cause: str) -> None:
     (diagnosis,) = smoke_classify.classify(line)
     assert diagnosis.cause == cause
     assert [e.cause for e in read_log(line).events] == [cause]
+
+
+def test_every_pattern_compiles_and_its_stored_hints_are_those_its_regex_gives() -> None:
+    # stale hints would hide lines from a pattern: run scripts/log_pattern_hints.py after an edit
+    for pattern in log_table.log_patterns():
+        assert log_table.literal_hints(re.compile(pattern.regex_text)) == pattern.hints, (
+            pattern.pattern_id
+        )
 
 
 def test_the_hint_shortcut_never_changes_which_pattern_a_line_takes() -> None:

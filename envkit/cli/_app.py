@@ -171,6 +171,8 @@ def say_target(target: Target) -> None:
 
 def check_output(output: Path | None, force: bool, *more: Path | None) -> None:
     """Every output of the command, checked before any work and any write."""
+    if output is None and not any(more):
+        return  # stdout only
     from envkit.files import OutputFileError, check_outputs
 
     try:
@@ -192,7 +194,7 @@ def emit(text: str, output: Path | None, force: bool) -> None:
 
 
 def _write_stdout(text: str) -> None:
-    from envkit.redact import escape_control
+    from envkit.controls import escape_control
 
     text = escape_control(text)  # no control character from any input reaches a terminal
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import NamedTuple
 
 from envkit.knowledge import logs as log_table
 from envkit.model import (
@@ -129,11 +130,6 @@ _VERSION_HEADING = re.compile(r"^#+\s*TensorFlow version\s*$", re.I)
 _VERSION_VALUE = re.compile(r"^v?(\d+\.\d+(?:\.\d+)?)\b")
 
 
-# The table's match, once per distinct line of the process: logs repeat their lines (the same
-# warning every step, the same error from every worker, one log pasted in several pieces).
-_match_line = functools.lru_cache(maxsize=8192)(log_table.match_line)
-
-
 def neutralise(text: str) -> str:
     """``text`` without terminal escape sequences or control characters (tabs become spaces)."""
     return _without_controls(_ESCAPES.sub("", text))
@@ -151,7 +147,7 @@ def read_log(text: str, source: str = "", first_line: int = 1) -> LogReading:
     else:  # the same, in one pass over the whole text
         visible = [line.rstrip() for line in _without_controls(text).split("\n")]
     for number, shown in enumerate(visible, start=first_line):
-        reader.read(LogLine(number, shown))
+        reader.read(number, shown)
     return reader.reading(len(visible) if text else 0, source)
 
 
@@ -180,7 +176,6 @@ def _visible(raw: str) -> str:
     return _without_controls(raw).rstrip()
 
 
-@functools.lru_cache(maxsize=8192)  # once per distinct line, as _match_line
 def _clues_in(content: str, lowered: str) -> tuple[tuple[str, str], ...]:
     """(clue name, value) of every context clue the line shows."""
     if _CLUE_GATE.search(lowered) is None:
@@ -198,6 +193,76 @@ def _clues_in(content: str, lowered: str) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
+class _Frame(NamedTuple):
+    path: str
+    module: str | None
+    function: str | None
+    source_line: int | None
+
+
+class _LineFacts(NamedTuple):
+    """What one line's text is, whatever the lines around it: read once per distinct text."""
+
+    clues: tuple[tuple[str, str], ...]
+    version_heading: bool
+    """``## TensorFlow version``: the next line may be the version alone."""
+    version_value: str | None
+    """The version, where the line starts with one (after such a heading)."""
+    traceback_rest: str | None
+    """Where the line is a traceback header: what follows it on the line (often "")."""
+    frame: _Frame | None
+    chained: bool
+    """"During handling of the above exception ...": part of the traceback around it."""
+    matched: tuple[log_table.LogPattern, tuple[tuple[str, str], ...]] | None
+    """The table's pattern and the named groups its match found."""
+    exception: tuple[str, str] | None
+    """(type, message) of a Python exception line."""
+
+
+# Once per distinct line of the process: logs repeat their lines (the same warning every step,
+# the same error from every worker, one log pasted in several pieces).
+@functools.lru_cache(maxsize=8192)
+def _facts_of(content: str) -> _LineFacts:
+    lowered = content.lower()
+    version = _VERSION_VALUE.match(content)
+    # Each regex below runs only on lines holding the words it needs: most lines of a long log
+    # hold none of them.
+    header = _TRACEBACK_HEADER.match(content) if "Traceback" in content else None
+    matched = log_table.match_line(content)
+    exception = _EXCEPTION.match(content)
+    return _LineFacts(
+        clues=_clues_in(content, lowered),
+        version_heading="tensorflow version" in lowered and bool(_VERSION_HEADING.match(content)),
+        version_value=version.group(1) if version else None,
+        traceback_rest=header.group("rest").strip() if header else None,
+        frame=_frame_in(content),
+        chained=content.startswith(("During handling", "The above"))
+        and bool(_CHAINED.match(content)),
+        matched=(matched[0], _named_groups(matched[1])) if matched else None,
+        exception=(exception.group("type"), (exception.group("message") or "").strip())
+        if exception
+        else None,
+    )
+
+
+def _named_groups(found: re.Match[str]) -> tuple[tuple[str, str], ...]:
+    return tuple((k, v) for k, v in found.groupdict().items() if v is not None)
+
+
+def _frame_in(content: str) -> _Frame | None:
+    for regex in _FRAME_PATTERNS:
+        found = regex.match(content)
+        if found is None:
+            continue
+        groups = found.groupdict()
+        path = groups["path"]
+        lineno = groups.get("lineno")
+        module = _MODULE_PATH.search(path)
+        dotted = module.group("module").replace("/", ".").replace("\\", ".") if module else None
+        return _Frame(path, dotted, groups.get("function"), int(lineno) if lineno else None)
+    return None
+
+
 class _Reader:
     def __init__(self) -> None:
         self.events: list[LogEvent] = []
@@ -208,93 +273,60 @@ class _Reader:
         self.in_traceback = False
         self.heading_wants_version = False
 
-    def read(self, line: LogLine) -> None:
-        content = line.text.strip()
+    def read(self, number: int, shown: str) -> None:
+        content = shown.strip()
         if content.startswith(">"):  # a quoted reply
             content = _QUOTE_PREFIX.sub("", content).strip()
         if not content:
             return
-        accounted = self._clue(line, content)
-        # Each regex below runs only on lines holding the words it needs: most lines of a long
-        # log hold none of them (about half of the time of reading one went to these regexes).
-        header = _TRACEBACK_HEADER.match(content) if "Traceback" in content else None
-        if header is not None:
+        facts = _facts_of(content)
+        line = LogLine(number, shown)
+        accounted = self._clue(line, facts)
+        if facts.traceback_rest is not None:
             self.in_traceback, self.frames = True, []
-            rest = header.group("rest").strip()
-            if rest:
-                self._frame(line, rest)
+            if facts.traceback_rest:
+                self._frame(line, _frame_in(facts.traceback_rest))
             return
-        if self._frame(line, content):
+        if (self.in_traceback or content.startswith('File "')) and self._frame(line, facts.frame):
             return
-        if content.startswith(("During handling", "The above")) and _CHAINED.match(content):
-            return  # part of the traceback around it
-        matched = _match_line(content)
-        if matched is not None:
-            pattern, found = matched
-            details = tuple((k, v) for k, v in found.groupdict().items() if v is not None)
+        if facts.chained:
+            return
+        if facts.matched is not None:
+            pattern, details = facts.matched
             self.events.append(LogEvent(pattern.pattern_id, pattern.kind, pattern.effect,
                                         line, details))  # fmt: skip
             accounted = True
-        if self._exception(line, content):
+        if facts.exception is not None:
+            self._exception(line, *facts.exception)
             return
         if not accounted and not self.in_traceback:
             self.unrecognised.append(line)
 
-    def _frame(self, line: LogLine, content: str) -> bool:
-        if not (self.in_traceback or content.startswith('File "')):
+    def _frame(self, line: LogLine, frame: _Frame | None) -> bool:
+        if frame is None:
             return False
-        for regex in _FRAME_PATTERNS:
-            found = regex.match(content)
-            if found is None:
-                continue
-            groups = found.groupdict()
-            path = groups["path"]
-            lineno = groups.get("lineno")
-            module = _MODULE_PATH.search(path)
-            self.frames.append(
-                TracebackFrame(
-                    path,
-                    module.group("module").replace("/", ".").replace("\\", ".") if module else None,
-                    groups.get("function"),
-                    int(lineno) if lineno else None,
-                    line,
-                )
-            )
-            self.in_traceback = True
-            return True
-        return False
-
-    def _exception(self, line: LogLine, content: str) -> bool:
-        found = _EXCEPTION.match(content)
-        if found is None:
-            return False
-        self.exceptions.append(
-            PythonException(
-                found.group("type"),
-                (found.group("message") or "").strip(),
-                line,
-                tuple(self.frames),
-                self.in_traceback,
-            )
-        )
-        self.in_traceback, self.frames = False, []
+        self.frames.append(TracebackFrame(*frame, line))
+        self.in_traceback = True
         return True
 
-    def _clue(self, line: LogLine, content: str) -> bool:
+    def _exception(self, line: LogLine, type_name: str, message: str) -> None:
+        self.exceptions.append(
+            PythonException(type_name, message, line, tuple(self.frames), self.in_traceback)
+        )
+        self.in_traceback, self.frames = False, []
+
+    def _clue(self, line: LogLine, facts: _LineFacts) -> bool:
         if self.heading_wants_version:
             self.heading_wants_version = False
-            version = _VERSION_VALUE.match(content)
-            if version is not None:
-                self._add_clue("tensorflow-version", version.group(1), line)
+            if facts.version_value is not None:
+                self._add_clue("tensorflow-version", facts.version_value, line)
                 return True
-        lowered = content.lower()
-        if "tensorflow version" in lowered and _VERSION_HEADING.match(content):
+        if facts.version_heading:
             self.heading_wants_version = True
             return True
-        found = _clues_in(content, lowered)
-        for name, value in found:
+        for name, value in facts.clues:
             self._add_clue(name, value, line)
-        return bool(found)
+        return bool(facts.clues)
 
     def _add_clue(self, name: str, value: str, line: LogLine) -> None:
         if (name, value) not in self.clues:  # the first line that shows it

@@ -52,12 +52,20 @@ _LOST_GPU = re.compile(
 _NVML_LIBRARY = re.compile(r"NVML library version:\s*([0-9.]+)")
 
 
+_FAILURE_WORDS = ("nvidia-smi", "nvml")
+"""Every pattern of _FAILURES holds one of these, in any case: a text without them is not searched
+(the case-blind searches of a long log were most of the time spent deciding what it is)."""
+
+
 def failure_found(text: str) -> bool:
-    return bool(
-        any(pattern.search(text) for pattern, _, _ in _FAILURES)
-        or _NO_DEVICES.search(text)
-        or _LOST_GPU.search(text)
-    )
+    lowered = text.lower()
+    if any(word in lowered for word in _FAILURE_WORDS) and any(
+        pattern.search(text) for pattern, _, _ in _FAILURES
+    ):
+        return True
+    if "No devices were found" in text and _NO_DEVICES.search(text):
+        return True
+    return "Unable to determine the device handle" in text and bool(_LOST_GPU.search(text))
 
 
 def read_failure(text: str) -> SmiDump:

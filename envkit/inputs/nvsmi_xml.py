@@ -9,11 +9,13 @@ fetched (expat does not load external DTDs).
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from envkit.inputs.model import SmiDump, SmiGpu
 from envkit.model import GpuProcess
+
+if TYPE_CHECKING:  # loaded when a document is read: most inputs are not XML
+    import xml.etree.ElementTree as ET
 
 _SKIPPED_SUBTREES = frozenset(
     {"supported_clocks", "processes", "accounted_processes", "mig_devices", "voltage"}
@@ -56,6 +58,8 @@ def read_xml(text: str) -> tuple[SmiDump, tuple[str, ...]]:
 
 
 def _parse_partial(text: str) -> tuple[ET.Element | None, str | None]:
+    import xml.etree.ElementTree as ET
+
     parser: ET.XMLPullParser[Any] = ET.XMLPullParser(events=("start",))
     root: ET.Element | None = None
     try:
@@ -70,6 +74,8 @@ def _parse_partial(text: str) -> tuple[ET.Element | None, str | None]:
 
 
 def _first_start(parser: ET.XMLPullParser[Any], root: ET.Element | None) -> ET.Element | None:
+    import xml.etree.ElementTree as ET
+
     for item in parser.read_events():
         element: object = item[1] if len(item) > 1 else None
         if root is None and isinstance(element, ET.Element):

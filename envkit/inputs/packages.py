@@ -27,6 +27,8 @@ def _lines(text: str) -> list[str]:
 
 
 def read_pip_list(text: str) -> PackageList | None:
+    if "Package" not in text:  # the header's first word
+        return None
     lines = _lines(text)
     for at, line in enumerate(lines[:-1]):
         if _PIP_LIST_HEADER.match(line.strip()) and _PIP_LIST_RULE.match(lines[at + 1].strip()):
@@ -41,8 +43,10 @@ def read_pip_list(text: str) -> PackageList | None:
 
 
 def read_pip_freeze(text: str) -> PackageList | None:
+    """A list where at most a fifth of the lines are something else (a log is not one)."""
     rows, other = [], 0
-    for line in (line.strip() for line in _lines(text)):
+    lines = [line.strip() for line in text.splitlines()]
+    for at, line in enumerate(lines):
         if not line or line.startswith("#"):
             continue
         match = _FREEZE_ROW.match(line)
@@ -52,6 +56,8 @@ def read_pip_freeze(text: str) -> PackageList | None:
             continue
         else:
             other += 1
+            if other > (len(rows) + len(lines) - at - 1) // 4:
+                return None  # even if every line left were a row
     if len(rows) < 2 or other > len(rows) // 4:
         return None
     return PackageList("pip-freeze", tuple(rows))
@@ -59,15 +65,13 @@ def read_pip_freeze(text: str) -> PackageList | None:
 
 def read_conda_list(text: str) -> PackageList | None:
     lines = _lines(text)
-    if any(line.strip() == "@EXPLICIT" for line in lines):
+    if "@EXPLICIT" in text and any(line.strip() == "@EXPLICIT" for line in lines):
         return _conda_explicit(lines)
-    header = next((m for m in map(_CONDA_PLAIN_HEADER.match, lines) if m), None)
-    exported = [m for m in map(_CONDA_EXPORT_ROW.match, (x.strip() for x in lines)) if m]
-    if header is None and len(exported) >= 2 and any("platform:" in x for x in lines[:6]):
-        exported_rows = tuple(Distribution(m.group(1), m.group(2)) for m in exported)
-        return _with_python(PackageList("conda-list", exported_rows))
+    header = None
+    if "packages in environment at" in text:
+        header = next((m for m in map(_CONDA_PLAIN_HEADER.match, lines) if m), None)
     if header is None:
-        return None
+        return _conda_export(lines)
     rows = []
     for line in lines:
         if line.startswith("#") or not line.strip():
@@ -78,6 +82,17 @@ def read_conda_list(text: str) -> PackageList | None:
     prefix = header.group(1).strip()
     listed = PackageList("conda-list", tuple(rows), prefix=prefix)
     return _with_python(listed) if rows else None
+
+
+def _conda_export(lines: list[str]) -> PackageList | None:
+    """``conda list --export``: name=version=build rows under a ``# platform:`` line."""
+    if not any("platform:" in line for line in lines[:6]):
+        return None
+    exported = [m for m in map(_CONDA_EXPORT_ROW.match, (x.strip() for x in lines)) if m]
+    if len(exported) < 2:
+        return None
+    exported_rows = tuple(Distribution(m.group(1), m.group(2)) for m in exported)
+    return _with_python(PackageList("conda-list", exported_rows))
 
 
 def _conda_explicit(lines: list[str]) -> PackageList | None:

@@ -3,7 +3,9 @@
 The table is data/log_patterns.json. A line takes the first pattern it matches, so the order of
 the file is part of the facts (the TensorRT line before the CUDA-library line it resembles, the
 named cuInit errors before the generic one). Every pattern names the public threads where its
-line appears.
+line appears, and its hints: substrings one of which every line it matches holds, derived from
+its regex by scripts/log_pattern_hints.py (a test checks that they are current). A regex is
+compiled the first time a line holds one of its hints.
 """
 
 from __future__ import annotations
@@ -28,12 +30,16 @@ class LogPattern:
     """Stable id, the cause the smoke classifier and the log rules name: cudnn-version, ..."""
     kind: str
     effect: str
-    regex: re.Pattern[str]
+    regex_text: str
     meaning: str
     sources: tuple[str, ...]
     """URLs of public threads or docs where the line appears."""
     hints: tuple[str, ...] | None
     """Substrings of which a matching line has at least one (None: always try the regex)."""
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        return re.compile(self.regex_text)  # compiled once: re keeps it
 
     @property
     def link(self) -> str:
@@ -160,9 +166,9 @@ def _pattern(row: _data.Obj) -> LogPattern:
     sources = _data.texts(row, "sources")
     if not sources or not all(url.startswith("https://") for url in sources):
         raise _data.KnowledgeDataError(f"log pattern {pattern_id!r} cites no source URL")
-    try:
-        regex = re.compile(_data.text(row, "regex"))
-    except re.error as error:
-        raise _data.KnowledgeDataError(f"log pattern {pattern_id!r}: {error}") from error
+    hints = None if row.get("hints") is None else _data.texts(row, "hints")
+    if hints is not None and not all(hints):
+        raise _data.KnowledgeDataError(f"log pattern {pattern_id!r}: an empty hint")
     meaning = _data.text(row, "meaning")
-    return LogPattern(pattern_id, kind, effect, regex, meaning, sources, literal_hints(regex))
+    regex = _data.text(row, "regex")
+    return LogPattern(pattern_id, kind, effect, regex, meaning, sources, hints or None)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from envkit.controls import escape_control
 from envkit.model import CheckInfo, Finding, Severity, Snapshot, Unavailable
-from envkit.redact import escape_control
 from envkit.rules.registry import check
 
 PROBE_FAILURES = {
