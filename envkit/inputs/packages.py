@@ -11,6 +11,7 @@ from envkit.model import Distribution
 
 _NAME = r"[A-Za-z0-9_][A-Za-z0-9._+-]*"
 _PIP_LIST_HEADER = re.compile(r"^Package\s+Version(\s+.*)?$")
+_PIP_LIST_GATE = re.compile(r"Package\s+Version")  # a fast search: the header starts with a word
 _PIP_LIST_RULE = re.compile(r"^-{3,}\s+-{3,}")
 _PIP_LIST_ROW = re.compile(rf"^({_NAME})\s+(\S+)(?:\s+.*)?$")
 _FREEZE_ROW = re.compile(rf"^({_NAME})(?:\[[^\]]*\])?\s*===?\s*(\S+?)\s*(?:;.*)?$")
@@ -27,7 +28,7 @@ def _lines(text: str) -> list[str]:
 
 
 def read_pip_list(text: str) -> PackageList | None:
-    if "Package" not in text:  # the header's first word
+    if _PIP_LIST_GATE.search(text) is None:
         return None
     lines = _lines(text)
     for at, line in enumerate(lines[:-1]):
@@ -64,14 +65,17 @@ def read_pip_freeze(text: str) -> PackageList | None:
 
 
 def read_conda_list(text: str) -> PackageList | None:
-    lines = _lines(text)
-    if "@EXPLICIT" in text and any(line.strip() == "@EXPLICIT" for line in lines):
-        return _conda_explicit(lines)
+    # each form is looked for only in a text holding its marker: most texts are none of them
+    if "@EXPLICIT" in text:
+        lines = _lines(text)
+        if any(line.strip() == "@EXPLICIT" for line in lines):
+            return _conda_explicit(lines)
     header = None
     if "packages in environment at" in text:
+        lines = _lines(text)
         header = next((m for m in map(_CONDA_PLAIN_HEADER.match, lines) if m), None)
     if header is None:
-        return _conda_export(lines)
+        return _conda_export(text)
     rows = []
     for line in lines:
         if line.startswith("#") or not line.strip():
@@ -84,8 +88,11 @@ def read_conda_list(text: str) -> PackageList | None:
     return _with_python(listed) if rows else None
 
 
-def _conda_export(lines: list[str]) -> PackageList | None:
+def _conda_export(text: str) -> PackageList | None:
     """``conda list --export``: name=version=build rows under a ``# platform:`` line."""
+    if "platform:" not in text:
+        return None
+    lines = _lines(text)
     if not any("platform:" in line for line in lines[:6]):
         return None
     exported = [m for m in map(_CONDA_EXPORT_ROW.match, (x.strip() for x in lines)) if m]
@@ -105,6 +112,8 @@ def _conda_explicit(lines: list[str]) -> PackageList | None:
 
 
 def read_conda_env_export(text: str) -> PackageList | None:
+    if "dependencies:" not in text:
+        return None
     lines = _lines(text)
     if not any(line.startswith("dependencies:") for line in lines):
         return None
