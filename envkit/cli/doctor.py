@@ -27,6 +27,7 @@ from envkit.model import DoctorReport, Finding, Snapshot, Target
 
 if TYPE_CHECKING:
     from envkit.redact import Identifiers, RedactionCounts
+    from envkit.render.lines import PlainScreen, Screen
 
 
 @app.command()
@@ -252,18 +253,23 @@ def _doctor_plain_text(report: DoctorReport, verbose: bool, *, for_file: bool) -
     import io
 
     from envkit.render.doctor import print_doctor
-    from envkit.terminal import SafeConsole
+    from envkit.render.lines import PlainScreen, plain_stdout
 
     if not for_file:
-        print_doctor(SafeConsole(highlight=False), report, verbose=verbose)
+        print_doctor(_stdout_screen(plain_stdout()), report, verbose=verbose)
         return None
     buffer = io.StringIO()
-    print_doctor(
-        SafeConsole(file=buffer, width=100, color_system=None, highlight=False),
-        report,
-        verbose=verbose,
-    )
+    print_doctor(PlainScreen(buffer, width=100), report, verbose=verbose)
     return buffer.getvalue()
+
+
+def _stdout_screen(plain: PlainScreen | None) -> Screen:
+    """The plain screen where no style can show (rich is not even loaded), else rich's."""
+    if plain is not None:
+        return plain
+    from envkit.terminal import SafeConsole
+
+    return SafeConsole(highlight=False)
 
 
 def _print_checks() -> None:

@@ -9,9 +9,9 @@ summary of the machine; under it the area's findings, worst first. What shows:
 
 Fix commands are printed one per line and never wrapped, whatever the width, so that they can be
 copied; lines starting with ``#`` are comments and are dimmed. Everything from the snapshot or a
-finding is a rich ``Text``, never markup, so ``[bold]`` in a path prints as itself. Building the
-lines' text is pure (:func:`area_summary`, :func:`summary_line`); only the ``print_`` functions
-touch rich.
+finding is a :class:`~envkit.render.lines.Line`, never markup, so ``[bold]`` in a path prints as
+itself. Building the lines' text is pure (:func:`area_summary`, :func:`summary_line`); only the
+``print_`` functions print, on a rich console or a plain screen (envkit.render.lines).
 """
 
 from __future__ import annotations
@@ -19,10 +19,6 @@ from __future__ import annotations
 import textwrap
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-
-from rich.console import Console
-from rich.style import Style
-from rich.text import Text
 
 from envkit.model import (
     AREAS,
@@ -41,8 +37,9 @@ from envkit.model import (
     TensorflowInfo,
     Unavailable,
 )
+from envkit.render.lines import Line, Screen
 from envkit.render.report import GIB, SEPARATOR, unavailable_text, wrap_parts
-from envkit.render.wrap import fix_lines
+from envkit.render.wrap import fix_lines, prose_lines
 
 AREA_TITLES = {
     "system": "System",
@@ -75,10 +72,10 @@ MIN_TEXT_WIDTH = 30
 
 
 def print_doctor(
-    console: Console, report: DoctorReport, *, verbose: bool, closing: bool = True
+    console: Screen, report: DoctorReport, *, verbose: bool, closing: bool = True
 ) -> None:
     """The doctor's view; without ``closing`` (a smoke part follows) no summary line yet."""
-    console.print(Text(f"envkit doctor {report.snapshot.envkit_version}", style="bold"))
+    console.print(Line(f"envkit doctor {report.snapshot.envkit_version}", style="bold"))
     _print_target(console, report.snapshot)
     console.print()
     summaries = {area: area_summary(report.snapshot, area) for area in shown_areas(report.findings)}
@@ -87,23 +84,23 @@ def print_doctor(
     if not closing:
         return
     console.print()
-    console.print(Text(summary_line(report), style=_summary_style(report)), soft_wrap=True)
+    console.print(Line(summary_line(report), style=_summary_style(report)), soft_wrap=True)
     if hidden:
-        console.print(Text("Run envkit doctor -v to see the evidence for every finding.", "dim"))
+        _print_verbose_hint(console)
 
 
-def print_smoke_part(console: Console, report: DoctorReport, *, verbose: bool) -> None:
+def print_smoke_part(console: Screen, report: DoctorReport, *, verbose: bool) -> None:
     """After :func:`print_doctor` of the checks: the smoke area and the summary of them all."""
     smoke = tuple(finding for finding in report.findings if finding.area == "smoke")
     hidden = print_findings(console, smoke, {}, verbose=verbose, areas=["smoke"])
     console.print()
-    console.print(Text(summary_line(report), style=_summary_style(report)), soft_wrap=True)
+    console.print(Line(summary_line(report), style=_summary_style(report)), soft_wrap=True)
     if hidden:
-        console.print(Text("Run envkit doctor -v to see the evidence for every finding.", "dim"))
+        _print_verbose_hint(console)
 
 
 def print_findings(
-    console: Console,
+    console: Screen,
     findings: tuple[Finding, ...],
     summaries: Mapping[str, str],
     *,
@@ -122,6 +119,12 @@ def print_findings(
         for finding in in_area:
             hidden |= _print_finding(console, finding, verbose=verbose)
     return hidden
+
+
+def _print_verbose_hint(console: Screen) -> None:
+    hint = "Run envkit doctor -v to see the evidence for every finding."
+    for line in prose_lines(hint, max(MIN_TEXT_WIDTH, console.width)):
+        console.print(Line(line, "dim"), soft_wrap=True)
 
 
 def findings_summary(findings: Iterable[Finding]) -> str:
@@ -147,17 +150,17 @@ def findings_style(findings: Iterable[Finding]) -> str:
     ]
 
 
-def print_checks(console: Console, checks: tuple[CheckInfo, ...]) -> None:
+def print_checks(console: Screen, checks: tuple[CheckInfo, ...]) -> None:
     """``--list-checks``: every check, grouped by area in AREAS order, id and description."""
     id_width = max((len(check.check_id) for check in checks), default=0)
     for number, area in enumerate(_areas_of(check.area for check in checks)):
         if number:
             console.print()
-        console.print(Text(area_title(area), style="bold"))
+        console.print(Line(area_title(area), style="bold"))
         for check in (c for c in checks if c.area == area):
             print_check_line(console, check.check_id, check.description, id_width)
     console.print()
-    console.print(Text(_plural(len(checks), "check", "checks") + "."), soft_wrap=True)
+    console.print(Line(_plural(len(checks), "check", "checks") + "."), soft_wrap=True)
 
 
 def shown_areas(findings: Iterable[Finding]) -> list[str]:
@@ -310,21 +313,21 @@ def _build_summary(tensorflow: TensorflowInfo) -> str:
     return "ROCm build" if build.is_rocm_build else "CPU-only build"
 
 
-def _print_area_line(console: Console, area: str, summary: str, findings: list[Finding]) -> None:
+def _print_area_line(console: Screen, area: str, summary: str, findings: list[Finding]) -> None:
     mark, style = _AREA_MARKS[area_mark(findings)]
     title = area_title(area)
-    head = Text.assemble((mark, style), " ", (title, "bold"))
+    head = Line.assemble((mark, style), " ", (title, "bold"))
     if not summary:
         console.print(head, soft_wrap=True)
         return
-    head.append(": ")
+    head += Line(": ")
     _print_wrapped(console, head, summary, indent=head.cell_len)
 
 
-def _print_finding(console: Console, finding: Finding, *, verbose: bool) -> bool:
+def _print_finding(console: Screen, finding: Finding, *, verbose: bool) -> bool:
     """Print one finding; True when something was left out for want of ``verbose``."""
     mark, style = _FINDING_MARKS[finding.severity]
-    head = Text.assemble(" " * FINDING_INDENT, (mark, style), " ")
+    head = Line.assemble(" " * FINDING_INDENT, (mark, style), " ")
     _print_wrapped(console, head, finding.title, indent=DETAIL_INDENT)
     show_evidence = verbose or finding.severity is Severity.ERROR
     show_fix = verbose or finding.severity is not Severity.INFO
@@ -338,47 +341,45 @@ def _print_finding(console: Console, finding: Finding, *, verbose: bool) -> bool
     return (bool(finding.evidence) and not show_evidence) or (has_fix and not show_fix)
 
 
-def _print_evidence(console: Console, evidence: str) -> None:
+def _print_evidence(console: Screen, evidence: str) -> None:
     for paragraph in evidence.splitlines():
-        _print_wrapped(console, Text(" " * DETAIL_INDENT), paragraph, indent=DETAIL_INDENT)
+        _print_wrapped(console, Line(" " * DETAIL_INDENT), paragraph, indent=DETAIL_INDENT)
 
 
-def _print_fix(console: Console, commands: tuple[str, ...]) -> None:
+def _print_fix(console: Screen, commands: tuple[str, ...]) -> None:
     if not commands:
         return
-    console.print(Text.assemble(" " * DETAIL_INDENT, ("Fix:", "bold")))
+    console.print(Line.assemble(" " * DETAIL_INDENT, ("Fix:", "bold")))
     for command in (line for entry in commands for line in entry.splitlines()):
         style = "dim" if command.lstrip().startswith("#") else "cyan"
         # soft_wrap: rich neither wraps nor crops it; a command is never broken across lines,
         # a comment wraps at spaces and keeps its # (envkit.render.wrap).
         for line in fix_lines(command, console.width - COMMAND_INDENT):
-            console.print(Text.assemble(" " * COMMAND_INDENT, (line, style)), soft_wrap=True)
+            console.print(Line.assemble(" " * COMMAND_INDENT, (line, style)), soft_wrap=True)
 
 
-def _print_link(console: Console, link: str) -> None:
-    line = Text.assemble(
-        " " * DETAIL_INDENT, ("See ", "dim"), (link, Style(color="blue", link=link))
-    )
+def _print_link(console: Screen, link: str) -> None:
+    line = Line.assemble(" " * DETAIL_INDENT, ("See ", "dim"), (link, f"blue link {link}"))
     console.print(line, soft_wrap=True)
 
 
-def _print_wrapped(console: Console, head: Text, body: str, *, indent: int) -> None:
+def _print_wrapped(console: Screen, head: Line, body: str, *, indent: int) -> None:
     """``head`` then ``body`` wrapped at " · " and spaces, never inside a word or a path."""
     first, *rest = wrap_parts(body, max(MIN_TEXT_WIDTH, console.width - head.cell_len))
-    console.print(head + Text(first), soft_wrap=True)
+    console.print(head + Line(first), soft_wrap=True)
     for line in rest:
-        console.print(Text(" " * indent + line), soft_wrap=True)
+        console.print(Line(" " * indent + line), soft_wrap=True)
 
 
-def print_check_line(console: Console, check_id: str, description: str, id_width: int) -> None:
+def print_check_line(console: Screen, check_id: str, description: str, id_width: int) -> None:
     """One line of a --list-checks listing: the id in a column, the description wrapped beside."""
     indent = 2 + id_width + 2
     width = max(MIN_TEXT_WIDTH, console.width - indent)
     lines = textwrap.wrap(description, width, break_long_words=False) or [""]
-    head = Text.assemble("  ", (check_id.ljust(id_width), "cyan"), "  ")
-    console.print(head + Text(lines[0]), soft_wrap=True)
+    head = Line.assemble("  ", (check_id.ljust(id_width), "cyan"), "  ")
+    console.print(head + Line(lines[0]), soft_wrap=True)
     for line in lines[1:]:
-        console.print(Text(" " * indent + line), soft_wrap=True)
+        console.print(Line(" " * indent + line), soft_wrap=True)
 
 
 def _areas_of(areas: Iterable[str]) -> list[str]:
@@ -399,25 +400,25 @@ def _plural(number: int, singular: str, plural: str) -> str:
 # ---------------------------------------------------------------- examined target and kernels
 
 
-def _print_target(console: Console, snapshot: Snapshot) -> None:
+def _print_target(console: Screen, snapshot: Snapshot) -> None:
     from envkit.render.target import target_line
 
     line = target_line(snapshot)
     if line is not None:
         first, *rest = wrap_parts(line, max(MIN_TEXT_WIDTH, console.width))
-        console.print(Text(first, style="dim"), soft_wrap=True)
+        console.print(Line(first, style="dim"), soft_wrap=True)
         for more in wrap_parts(" ".join(rest), max(MIN_TEXT_WIDTH, console.width - 2)):
             if more:
-                console.print(Text("  " + more, style="dim"), soft_wrap=True)
+                console.print(Line("  " + more, style="dim"), soft_wrap=True)
 
 
-def _print_kernels(console: Console, snapshot: Snapshot) -> None:
+def _print_kernels(console: Screen, snapshot: Snapshot) -> None:
     from envkit.render.target import kernel_lines
 
     lines = kernel_lines(snapshot)
     if not lines:
         return
     console.print()
-    console.print(Text("Jupyter kernels:", style="bold"))
+    console.print(Line("Jupyter kernels:", style="bold"))
     for line in lines:
-        console.print(Text(" " * FINDING_INDENT + line), soft_wrap=True)
+        console.print(Line(" " * FINDING_INDENT + line), soft_wrap=True)

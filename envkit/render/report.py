@@ -1,14 +1,11 @@
-"""The human view of a snapshot: sections of (label, text) rows, laid out by rich.
+"""The human view of a snapshot: sections of (label, text) rows, printed on a screen.
 
-Building the rows is pure and testable as plain strings; only :func:`print_report` touches rich.
+Building the rows is pure and testable as plain strings; only :func:`print_report` prints.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-from rich.console import Console
-from rich.text import Text
 
 from envkit.model import (
     CondaInfo,
@@ -26,6 +23,7 @@ from envkit.model import (
     Unavailable,
     VisibleDevices,
 )
+from envkit.render.lines import Line, Screen
 from envkit.render.wrap import prose_lines
 
 Row = tuple[str, str]
@@ -54,28 +52,28 @@ def _kernel_section(snapshot: Snapshot) -> list[Section]:
     return [("Jupyter kernels", rows)] if rows else []
 
 
-def print_report(console: Console, snapshot: Snapshot, *, verbose: bool = False) -> None:
+def print_report(console: Screen, snapshot: Snapshot, *, verbose: bool = False) -> None:
     from envkit.render.target import target_line
 
-    console.print(Text(f"envkit {snapshot.envkit_version} · snapshot taken {snapshot.taken_at}"))
+    console.print(Line(f"envkit {snapshot.envkit_version} · snapshot taken {snapshot.taken_at}"))
     line = target_line(snapshot)
     if line:
         first, *rest = wrap_parts(line, max(20, console.width))
-        console.print(Text(first), soft_wrap=True)
+        console.print(Line(first), soft_wrap=True)
         for more in wrap_parts(" ".join(rest), max(20, console.width - 2)) if rest else []:
-            console.print(Text("  " + more), soft_wrap=True)
+            console.print(Line("  " + more), soft_wrap=True)
     for title, rows in report_sections(snapshot, verbose=verbose):
         console.print()
-        console.print(Text(title, style="bold"))
+        console.print(Line(title, style="bold"))
         label_width = max((len(label) for label, _ in rows), default=0)
         text_width = max(20, console.width - label_width - 4)
         for label, text in rows:
             for number, line in enumerate(wrap_parts(text, text_width)):
                 shown_label = label if number == 0 else ""
                 console.print(
-                    Text("  ")
-                    + Text(shown_label.ljust(label_width), style="cyan")
-                    + Text("  " + line)
+                    Line("  ")
+                    + Line(shown_label.ljust(label_width), style="cyan")
+                    + Line("  " + line)
                 )
 
 
