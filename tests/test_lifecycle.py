@@ -28,6 +28,9 @@ LIFECYCLE_CHECKS = (
 
 def test_dates_and_lookups() -> None:
     assert lifecycle.parse_date("2026-10") == dt.date(2026, 10, 31)
+    assert lifecycle.parse_date("2026-12") == dt.date(2026, 12, 31)  # into the next year
+    assert lifecycle.parse_date("2028-02") == dt.date(2028, 2, 29)  # a leap year
+    assert lifecycle.parse_date("2027-02") == dt.date(2027, 2, 28)
     assert lifecycle.parse_date("2021-12-23") == dt.date(2021, 12, 23)
     python = lifecycle.python_lifetime("3.6.15")
     assert python is not None and python.eol == dt.date(2021, 12, 23)

@@ -5,7 +5,6 @@ data/lifecycle.json, each with its sources; "today" is always passed in (a snaps
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from functools import cache
 
@@ -74,7 +73,8 @@ def parse_date(text: str | None) -> dt.date | None:
     parts = [int(part) for part in text.split("-")]
     if len(parts) == 2:
         year, month = parts
-        return dt.date(year, month, calendar.monthrange(year, month)[1])
+        first_of_next = dt.date(year + month // 12, month % 12 + 1, 1)
+        return first_of_next - dt.timedelta(days=1)
     if len(parts) == 3:
         return dt.date(parts[0], parts[1], parts[2])
     raise _data.KnowledgeDataError(f"date {text!r} is neither YYYY-MM nor YYYY-MM-DD")
