@@ -225,8 +225,7 @@ class _LineFacts(NamedTuple):
 def _facts_of(content: str) -> _LineFacts:
     lowered = content.lower()
     version = _VERSION_VALUE.match(content)
-    # Each regex below runs only on lines holding the words it needs: most lines of a long log
-    # hold none of them.
+    # the rarer regexes run only on lines holding the words they need
     header = _TRACEBACK_HEADER.match(content) if "Traceback" in content else None
     matched = log_table.match_line(content)
     exception = _EXCEPTION.match(content)
