@@ -37,4 +37,15 @@ class SafeConsole(Console):
             segment if segment.control else Segment(escape_control(segment.text), segment.style)
             for segment in buffer
         )
-        return super()._render_buffer(safe)
+        return _encodable(super()._render_buffer(safe), self.encoding)
+
+
+def _encodable(text: str, encoding: str) -> str:
+    """``text`` with what ``encoding`` cannot write as ``\\uNNNN`` (a terminal set to ASCII gets
+    the marks escaped, never a traceback)."""
+    if encoding in ("utf-8", "utf8"):
+        return text
+    try:
+        return text.encode(encoding, "backslashreplace").decode(encoding)
+    except LookupError:  # an encoding Python does not know: leave the text to the stream
+        return text

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -136,3 +137,18 @@ def test_forced_colour_on_a_pipe_still_colours(tmp_path: Path) -> None:
         env={**os.environ, "FORCE_COLOR": "1"},
     )
     assert "\x1b[" in done.stdout
+
+
+@pytest.mark.parametrize("colour", [False, True])
+def test_a_stream_that_is_not_utf8_gets_the_marks_escaped(colour: bool) -> None:
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="ascii")
+    screen: Screen = (
+        SafeConsole(file=stream, force_terminal=True, highlight=False, width=80)
+        if colour
+        else PlainScreen(stream, 80)
+    )
+    print_doctor(screen, synthetic_report(), verbose=False)
+    stream.flush()
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", raw.getvalue().decode("ascii"))  # colours off
+    assert "[\\u2717] NVIDIA" in shown and "GPU 1 has fallen off the bus" in shown
