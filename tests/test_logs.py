@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from envkit.inputs.logs import neutralise, read_log
+from envkit.knowledge import KnowledgeDataError
 from envkit.knowledge import logs as log_table
 from envkit.model import CpuInfo, Finding, NvidiaKernelInfo, Severity, Snapshot, Unavailable
 from envkit.rules.logs import log_checks, log_findings
@@ -431,6 +432,12 @@ def test_every_pattern_compiles_and_its_stored_hints_are_those_its_regex_gives()
         assert log_table.literal_hints(re.compile(pattern.regex_text)) == pattern.hints, (
             pattern.pattern_id
         )
+
+
+def test_a_pattern_whose_regex_does_not_compile_says_which_it_is() -> None:
+    broken = log_table.LogPattern("broken", "noise", "noise", "(", "", ("https://x.org",), None)
+    with pytest.raises(KnowledgeDataError, match="'broken'"):
+        broken.regex  # noqa: B018 -- compiled when first wanted
 
 
 def test_the_hint_shortcut_never_changes_which_pattern_a_line_takes() -> None:

@@ -39,7 +39,7 @@ class LogPattern:
 
     @property
     def regex(self) -> re.Pattern[str]:
-        return re.compile(self.regex_text)  # compiled once: re keeps it
+        return _compiled(self.pattern_id, self.regex_text)
 
     @property
     def link(self) -> str:
@@ -55,6 +55,15 @@ def log_patterns() -> tuple[LogPattern, ...]:
     if len(set(ids)) != len(ids):
         raise _data.KnowledgeDataError("log_patterns.json: a pattern id repeats")
     return patterns
+
+
+@cache
+def _compiled(pattern_id: str, regex_text: str) -> re.Pattern[str]:
+    """The pattern's regex, compiled the first time it is wanted and kept for the process."""
+    try:
+        return re.compile(regex_text)
+    except re.error as error:
+        raise _data.KnowledgeDataError(f"log pattern {pattern_id!r}: {error}") from error
 
 
 def log_pattern(pattern_id: str) -> LogPattern | None:
