@@ -152,3 +152,15 @@ def test_a_stream_that_is_not_utf8_gets_the_marks_escaped(colour: bool) -> None:
     stream.flush()
     shown = re.sub(r"\x1b\[[0-9;]*m", "", raw.getvalue().decode("ascii"))  # colours off
     assert "[\\u2717] NVIDIA" in shown and "GPU 1 has fallen off the bus" in shown
+
+
+def test_a_linked_span_links_on_a_terminal_and_prints_its_text_on_a_pipe() -> None:
+    line = Line.assemble(
+        ("See ", "dim"), ("https://example.org/x", "blue", "https://example.org/x")
+    )
+    buffer = io.StringIO()
+    SafeConsole(file=buffer, force_terminal=True, color_system="standard").print(line)
+    assert "\x1b]8;" in buffer.getvalue()  # the terminal hyperlink
+    plain = io.StringIO()
+    PlainScreen(plain, 80).print(line)
+    assert plain.getvalue() == "See https://example.org/x\n"

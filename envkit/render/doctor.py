@@ -359,7 +359,7 @@ def _print_fix(console: Screen, commands: tuple[str, ...]) -> None:
 
 
 def _print_link(console: Screen, link: str) -> None:
-    line = Line.assemble(" " * DETAIL_INDENT, ("See ", "dim"), (link, f"blue link {link}"))
+    line = Line.assemble(" " * DETAIL_INDENT, ("See ", "dim"), (link, "blue", link))
     console.print(line, soft_wrap=True)
 
 

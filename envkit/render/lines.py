@@ -23,8 +23,9 @@ from envkit.controls import escape_control
 if TYPE_CHECKING:
     from rich.text import Text
 
-Span = tuple[str, str]
-"""(text, style): a rich style definition ("bold red", "dim", "blue link URL"), "" for none."""
+Span = tuple[str, str, str]
+"""(text, style, link): a rich style definition ("bold red", "dim"), "" for none; the URL the
+text links to on a terminal that shows links, "" for none."""
 
 
 class Screen(Protocol):
@@ -41,13 +42,14 @@ class Line:
 
     __slots__ = ("spans",)
 
-    def __init__(self, text: str = "", style: str = "") -> None:
-        self.spans: tuple[Span, ...] = ((text, style),) if text else ()
+    def __init__(self, text: str = "", style: str = "", link: str = "") -> None:
+        self.spans: tuple[Span, ...] = ((text, style, link),) if text else ()
 
     @classmethod
-    def assemble(cls, *parts: str | Span) -> Line:
+    def assemble(cls, *parts: str | tuple[str, str] | Span) -> Line:
+        """A line of parts: plain text, (text, style) or (text, style, link)."""
         line = cls()
-        line.spans = tuple((part, "") if isinstance(part, str) else part for part in parts)
+        line.spans = tuple(_span(part) for part in parts)
         return line
 
     def __add__(self, other: Line) -> Line:
@@ -55,7 +57,7 @@ class Line:
 
     @property
     def plain(self) -> str:
-        return "".join(text for text, _ in self.spans)
+        return "".join(text for text, _, _ in self.spans)
 
     @property
     def cell_len(self) -> int:
@@ -64,12 +66,25 @@ class Line:
         return cell_len(self.plain)
 
     def __rich__(self) -> Text:
+        from rich.style import Style
         from rich.text import Text
 
-        return Text.assemble(*self.spans)
+        def rich_span(span: Span) -> tuple[str, str | Style]:
+            text, style, link = span
+            return (text, Style.parse(style) + Style(link=link)) if link else (text, style)
+
+        return Text.assemble(*(rich_span(span) for span in self.spans))
 
     def __repr__(self) -> str:
         return f"Line({self.plain!r})"
+
+
+def _span(part: str | tuple[str, str] | Span) -> Span:
+    if isinstance(part, str):
+        return (part, "", "")
+    if len(part) == 2:
+        return (part[0], part[1], "")
+    return part
 
 
 def cell_len(text: str) -> int:
