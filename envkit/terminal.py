@@ -14,7 +14,7 @@ from typing import Any
 from rich.console import Console
 from rich.segment import Segment
 
-from envkit.controls import escape_control
+from envkit.controls import encodable, escape_control
 
 
 class SafeConsole(Console):
@@ -37,15 +37,4 @@ class SafeConsole(Console):
             segment if segment.control else Segment(escape_control(segment.text), segment.style)
             for segment in buffer
         )
-        return _encodable(super()._render_buffer(safe), self.encoding)
-
-
-def _encodable(text: str, encoding: str) -> str:
-    """``text`` with what ``encoding`` cannot write as ``\\uNNNN`` (a terminal set to ASCII gets
-    the marks escaped, never a traceback)."""
-    if encoding in ("utf-8", "utf8"):
-        return text
-    try:
-        return text.encode(encoding, "backslashreplace").decode(encoding)
-    except LookupError:  # an encoding Python does not know: leave the text to the stream
-        return text
+        return encodable(super()._render_buffer(safe), self.encoding)

@@ -58,23 +58,19 @@ def test_the_command_takes_over_the_started_probe_once() -> None:
 
 
 def test_a_bad_option_is_still_one_line_and_exit_2() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "envkit", "doctor", "--no-such-option"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = _envkit("doctor", "--no-such-option")
     assert done.returncode == 2
     assert done.stderr.splitlines()[0].startswith("envkit: error:")
 
 
 def test_doctor_reports_the_target_it_was_started_for() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "envkit", "doctor", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = _envkit("doctor", "--json")
     expected = resolve_target()
     reported = json.loads(done.stdout)["snapshot"]["target"]
     assert (reported["python"], reported["how_chosen"]) == (expected.python, expected.how_chosen)
+
+
+def _envkit(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "envkit", *args], capture_output=True, text=True, timeout=120
+    )

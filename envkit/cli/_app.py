@@ -194,14 +194,9 @@ def emit(text: str, output: Path | None, force: bool) -> None:
 
 
 def _write_stdout(text: str) -> None:
-    from envkit.controls import escape_control
+    from envkit.controls import write_shown
 
-    text = escape_control(text)  # no control character from any input reaches a terminal
-    try:
-        sys.stdout.write(text)
-    except UnicodeEncodeError:  # a stdout that is not UTF-8: escaped, never a traceback
-        encoding = sys.stdout.encoding or "utf-8"
-        sys.stdout.write(text.encode(encoding, "backslashreplace").decode(encoding))
+    write_shown(sys.stdout, text)  # no control character from any input reaches a terminal
 
 
 def emit_rich(draw: Callable[[Console], None], output: Path | None, force: bool) -> None:

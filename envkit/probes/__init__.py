@@ -43,7 +43,7 @@ _PREFETCHED: dict[Target, Pending[Snapshot]] = {}
 
 def prefetch(target: Target) -> None:
     """Start collecting for ``target`` now; the next ``start_collect(target)`` takes it."""
-    _PREFETCHED[target] = Pending(lambda: collect(target), "envkit-collect")
+    _PREFETCHED[target] = _collecting(target)
 
 
 def start_collect(target: Target) -> Pending[Snapshot]:
@@ -51,7 +51,11 @@ def start_collect(target: Target) -> Pending[Snapshot]:
     interpreter runs its probe on another core. A prefetched collection for the same target is
     taken over, once."""
     started = _PREFETCHED.pop(target, None)
-    return started if started is not None else Pending(lambda: collect(target), "envkit-collect")
+    return started if started is not None else _collecting(target)
+
+
+def _collecting(target: Target) -> Pending[Snapshot]:
+    return Pending(lambda: collect(target), "envkit-collect")
 
 
 MoreTargets = Callable[[tuple[KnownEnvironment, ...]], Sequence[Target]]

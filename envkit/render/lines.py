@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from envkit.controls import escape_control
+from envkit.controls import write_shown
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -108,12 +108,7 @@ class PlainScreen:
 
     def print(self, *objects: Any, soft_wrap: bool | None = None) -> None:
         text = " ".join(item.plain if isinstance(item, Line) else str(item) for item in objects)
-        shown = escape_control(text.expandtabs(8)) + "\n"
-        try:
-            self.file.write(shown)
-        except UnicodeEncodeError:  # a stream that is not UTF-8: escaped, never a traceback
-            encoding = getattr(self.file, "encoding", None) or "ascii"
-            self.file.write(shown.encode(encoding, "backslashreplace").decode(encoding))
+        write_shown(self.file, text.expandtabs(8) + "\n")
 
 
 def plain_stdout(environ: Mapping[str, str] = os.environ) -> PlainScreen | None:
